@@ -1,0 +1,1 @@
+"""HTTP controllers: thin handlers that validate parameters and call the read service."""

@@ -1,0 +1,223 @@
+"""List and get for the eight record collections."""
+
+from typing import Annotated, Any
+
+from litestar.di import NamedDependency
+from litestar import Controller, Request, Response, get
+from litestar.params import QueryParameter
+
+from api.collections import ACTORS, EXCHANGES, FRONT_REPORTS, FRONTS, ROUNDS, SOURCES, STATEMENTS, TRACKS
+from api.controllers.common import (
+    GET_PROBLEMS,
+    LIST_PROBLEMS,
+    event_id_path,
+    json_response,
+    list_response,
+    slug_path,
+)
+from api.params import ActorFilter, AsOf, Cursor, DateFrom, DateTo, FrontFilter, Limit, TrackFilter
+from api.problems import problem_responses
+from api.reads import ReadService
+from api.store import ListQuery
+from schemas import ids
+from schemas.pages import (
+    ActorPage,
+    ExchangePage,
+    FrontPage,
+    FrontReportPage,
+    RoundPage,
+    SourcePage,
+    StatementPage,
+    TrackPage,
+)
+from schemas.records import Actor, Exchange, Front, FrontReport, Round, Source, Statement, Track
+from schemas.vocab import (
+    ActorKind,
+    Coverage,
+    ExchangeKind,
+    ExchangeStatus,
+    FrontStatus,
+    Outcome,
+    StatementKind,
+    TrackStatus,
+)
+
+Request_ = Request[Any, Any, Any]
+
+
+def filters(**columns: object) -> dict[str, str]:
+    """Equality filters on store columns, leaving out those the client did not send."""
+    return {column: str(value) for column, value in columns.items() if value is not None}
+
+
+def dated_query(collection: Any, limit: int, date_from: Any, date_to: Any, **kwargs: Any) -> ListQuery:
+    # `from` after `to` is an empty range, not an error: the OpenAPI schema cannot express the
+    # constraint, so a schema-valid request must be answered.
+    return ListQuery(collection, limit, date_from=date_from, date_to=date_to, **kwargs)
+
+
+class ActorController(Controller):
+    path = "/v1/actors"
+    tags = ["reference"]
+
+    @get("/", operation_id="listActors", responses=problem_responses(*LIST_PROBLEMS))
+    async def list_actors(
+        self, request: Request_, reads: NamedDependency[ReadService],
+        kind: Annotated[ActorKind | None, QueryParameter(description="Only actors of this kind.")] = None,
+        limit: Limit = 50, cursor: Cursor = None,
+    ) -> Response[ActorPage]:
+        """States, people, organisations and media named by the records, by id."""
+        return list_response(reads, request, ListQuery(ACTORS, limit, equals=filters(kind=kind)), cursor)
+
+    @get("/{actor_id:str}", operation_id="getActor", responses=problem_responses(*GET_PROBLEMS))
+    async def get_actor(self, reads: NamedDependency[ReadService], actor_id: slug_path("peskov")) -> Response[Actor]:
+        """One actor."""
+        return json_response(reads.one(ACTORS, actor_id))
+
+
+class SourceController(Controller):
+    path = "/v1/sources"
+    tags = ["reference"]
+
+    @get("/", operation_id="listSources", responses=problem_responses(*LIST_PROBLEMS))
+    async def list_sources(
+        self, request: Request_, reads: NamedDependency[ReadService], from_: DateFrom = None, to: DateTo = None,
+        as_of: AsOf = None, limit: Limit = 50, cursor: Cursor = None,
+    ) -> Response[SourcePage]:
+        """Publications cited by the records, by id; `from`, `to` and `as_of` read `published_on`."""
+        return list_response(reads, request, dated_query(SOURCES, limit, from_, to, as_of=as_of), cursor)
+
+    @get("/{source_id:str}", operation_id="getSource", responses=problem_responses(*GET_PROBLEMS))
+    async def get_source(self, reads: NamedDependency[ReadService], source_id: slug_path("brief-2026-06-07")) -> Response[Source]:
+        """One source."""
+        return json_response(reads.one(SOURCES, source_id))
+
+
+class FrontController(Controller):
+    path = "/v1/fronts"
+    tags = ["fronts"]
+
+    @get("/", operation_id="listFronts", responses=problem_responses(*LIST_PROBLEMS))
+    async def list_fronts(
+        self, request: Request_, reads: NamedDependency[ReadService], limit: Limit = 50, cursor: Cursor = None
+    ) -> Response[FrontPage]:
+        """Front-line axes, by id."""
+        return list_response(reads, request, ListQuery(FRONTS, limit), cursor)
+
+    @get("/{front_id:str}", operation_id="getFront", responses=problem_responses(*GET_PROBLEMS))
+    async def get_front(self, reads: NamedDependency[ReadService], front_id: slug_path("zaporizhzhia")) -> Response[Front]:
+        """One front."""
+        return json_response(reads.one(FRONTS, front_id))
+
+
+class FrontReportController(Controller):
+    path = "/v1/front-reports"
+    tags = ["fronts"]
+
+    @get("/", operation_id="listFrontReports", responses=problem_responses(*LIST_PROBLEMS))
+    async def list_front_reports(
+        self, request: Request_, reads: NamedDependency[ReadService], front: FrontFilter = None,
+        status: Annotated[FrontStatus | None, QueryParameter(description="Only reports with this status.")] = None,
+        from_: DateFrom = None, to: DateTo = None, as_of: AsOf = None, limit: Limit = 50, cursor: Cursor = None,
+    ) -> Response[FrontReportPage]:
+        """Reports on the state of each front, in date order."""
+        query = dated_query(FRONT_REPORTS, limit, from_, to, as_of=as_of, equals=filters(front_id=front, status=status))
+        return list_response(reads, request, query, cursor)
+
+    @get("/{report_id:str}", operation_id="getFrontReport", responses=problem_responses(*GET_PROBLEMS))
+    async def get_front_report(
+        self, reads: NamedDependency[ReadService], report_id: event_id_path(ids.FRONT_REPORT_PREFIX, "brief-2026-06-07:front-zaporizhzhia")
+    ) -> Response[FrontReport]:
+        """One front report."""
+        return json_response(reads.one(FRONT_REPORTS, report_id))
+
+
+class TrackController(Controller):
+    path = "/v1/tracks"
+    tags = ["negotiations"]
+
+    @get("/", operation_id="listTracks", responses=problem_responses(*LIST_PROBLEMS))
+    async def list_tracks(
+        self, request: Request_, reads: NamedDependency[ReadService], actor: ActorFilter = None,
+        status: Annotated[TrackStatus | None, QueryParameter(description="Only tracks with this derived status.")] = None,
+        coverage: Annotated[Coverage | None, QueryParameter(description="Only tracks with this coverage.")] = None,
+        as_of: AsOf = None, limit: Limit = 50, cursor: Cursor = None,
+    ) -> Response[TrackPage]:
+        """Negotiation tracks, by id, with status derived from what was reported by `as_of`."""
+        # The store keeps a track's coverage in its generic `status` column (see api.collections).
+        query = ListQuery(TRACKS, limit, equals=filters(status=coverage), actor=actor, as_of=as_of)
+        body = reads.track_page(query, status, cursor, request.url.path, request.query_params.multi_items())
+        return json_response(body)
+
+    @get("/{track_id:str}", operation_id="getTrack", responses=problem_responses(*GET_PROBLEMS))
+    async def get_track(self, reads: NamedDependency[ReadService], track_id: slug_path("istanbul-talks"), as_of: AsOf = None) -> Response[Track]:
+        """One track, with status derived as of `as_of` (default: today)."""
+        return json_response(reads.one(TRACKS, track_id, as_of))
+
+
+class RoundController(Controller):
+    path = "/v1/rounds"
+    tags = ["negotiations"]
+
+    @get("/", operation_id="listRounds", responses=problem_responses(*LIST_PROBLEMS))
+    async def list_rounds(
+        self, request: Request_, reads: NamedDependency[ReadService], track: TrackFilter = None, actor: ActorFilter = None,
+        outcome: Annotated[Outcome | None, QueryParameter(description="Only rounds with this outcome.")] = None,
+        from_: DateFrom = None, to: DateTo = None, as_of: AsOf = None, limit: Limit = 50, cursor: Cursor = None,
+    ) -> Response[RoundPage]:
+        """Rounds of talks, in date order (rounds of unknown date first)."""
+        query = dated_query(ROUNDS, limit, from_, to, as_of=as_of, actor=actor,
+                            equals=filters(track_id=track, outcome=outcome))
+        return list_response(reads, request, query, cursor)
+
+    @get("/{round_id:str}", operation_id="getRound", responses=problem_responses(*GET_PROBLEMS))
+    async def get_round(self, reads: NamedDependency[ReadService], round_id: event_id_path(ids.ROUND_PREFIX, "brief-2026-06-07:istanbul-round-2")) -> Response[Round]:
+        """One round."""
+        return json_response(reads.one(ROUNDS, round_id))
+
+
+class ExchangeController(Controller):
+    path = "/v1/exchanges"
+    tags = ["negotiations"]
+
+    @get("/", operation_id="listExchanges", responses=problem_responses(*LIST_PROBLEMS))
+    async def list_exchanges(
+        self, request: Request_, reads: NamedDependency[ReadService], track: TrackFilter = None, actor: ActorFilter = None,
+        kind: Annotated[ExchangeKind | None, QueryParameter(description="Only exchanges of this kind.")] = None,
+        status: Annotated[ExchangeStatus | None, QueryParameter(description="Only exchanges with this status.")] = None,
+        from_: DateFrom = None, to: DateTo = None, as_of: AsOf = None, limit: Limit = 50, cursor: Cursor = None,
+    ) -> Response[ExchangePage]:
+        """Exchanges of prisoners, bodies or civilians, in date order."""
+        query = dated_query(EXCHANGES, limit, from_, to, as_of=as_of, actor=actor,
+                            equals=filters(track_id=track, kind=kind, status=status))
+        return list_response(reads, request, query, cursor)
+
+    @get("/{exchange_id:str}", operation_id="getExchange", responses=problem_responses(*GET_PROBLEMS))
+    async def get_exchange(
+        self, reads: NamedDependency[ReadService], exchange_id: event_id_path(ids.EXCHANGE_PREFIX, "brief-2026-06-07:istanbul-round-2-pow-swap")
+    ) -> Response[Exchange]:
+        """One exchange."""
+        return json_response(reads.one(EXCHANGES, exchange_id))
+
+
+class StatementController(Controller):
+    path = "/v1/statements"
+    tags = ["negotiations"]
+
+    @get("/", operation_id="listStatements", responses=problem_responses(*LIST_PROBLEMS))
+    async def list_statements(
+        self, request: Request_, reads: NamedDependency[ReadService], track: TrackFilter = None, actor: ActorFilter = None,
+        kind: Annotated[StatementKind | None, QueryParameter(description="Only statements of this kind.")] = None,
+        from_: DateFrom = None, to: DateTo = None, as_of: AsOf = None, limit: Limit = 50, cursor: Cursor = None,
+    ) -> Response[StatementPage]:
+        """Proposals, rejections, assessments and other statements, in date order."""
+        query = dated_query(STATEMENTS, limit, from_, to, as_of=as_of, actor=actor,
+                            equals=filters(track_id=track, kind=kind))
+        return list_response(reads, request, query, cursor)
+
+    @get("/{statement_id:str}", operation_id="getStatement", responses=problem_responses(*GET_PROBLEMS))
+    async def get_statement(
+        self, reads: NamedDependency[ReadService], statement_id: event_id_path(ids.STATEMENT_PREFIX, "brief-2026-06-07:peskov-come-to-moscow")
+    ) -> Response[Statement]:
+        """One statement."""
+        return json_response(reads.one(STATEMENTS, statement_id))

@@ -1,0 +1,37 @@
+"""Load seed record sets into the store through the one revision path, idempotently."""
+
+import sqlite3
+
+import msgspec
+
+from api.collections import ALL, Collection
+from api.store import LoadSummary, load_records
+from seeds.brief import brief_records
+from seeds.history import load_history
+from seeds.recordset import RecordSet
+
+SEED_REASON = "seed"
+
+
+def batches(record_set: RecordSet) -> list[tuple[Collection, list[msgspec.Struct]]]:
+    """The record set's lists paired with their collections, in dependency order."""
+    by_field = {collection.name.replace("-", "_"): collection for collection in ALL}
+    return [(by_field[f.name], list(getattr(record_set, f.name))) for f in msgspec.structs.fields(record_set)]
+
+
+def seed_record_sets() -> list[RecordSet]:
+    """Everything `parley seed` loads."""
+    return [RecordSet(**msgspec.structs.asdict(load_history())), brief_records()]
+
+
+def seed(conn: sqlite3.Connection) -> LoadSummary:
+    """Create every seed record not already present; running it twice changes nothing."""
+    created = unchanged = 0
+    for record_set in seed_record_sets():
+        summary = load_records(conn, batches(record_set), reason=SEED_REASON)
+        created, unchanged = created + summary.created, unchanged + summary.unchanged
+    return LoadSummary(created=created, unchanged=unchanged)
+
+
+def is_empty(conn: sqlite3.Connection) -> bool:
+    return conn.execute("SELECT 1 FROM records LIMIT 1").fetchone() is None

@@ -1,0 +1,211 @@
+"""Repositories: small classes that run SQL and hand back stored JSON bodies or Structs.
+
+The SQL is kept to what SQLite and PostgreSQL both speak (row-value comparison, GROUP BY,
+`?` placeholders that a PostgreSQL adapter can translate), so one code path can serve both.
+"""
+
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+import msgspec
+
+from api.collections import BY_KIND, Collection, Columns
+from api.db import schema_version, write_transaction
+from schemas.ids import derived_id, random_id
+
+_encode = msgspec.json.Encoder().encode
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """A place in a collection's order, (sort_key, id): where the next page starts after."""
+
+    sort_key: str
+    id: str
+
+
+@dataclass(slots=True)
+class ListQuery:
+    """What a list read asks for. `collection` None means the timeline of all event kinds."""
+
+    collection: Collection | None
+    limit: int
+    equals: dict[str, str] = field(default_factory=dict)  # column -> value
+    kinds: tuple[str, ...] = ()  # timeline only: restrict to these record kinds
+    actor: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    as_of: date | None = None
+    after: Position | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRow:
+    record_kind: str
+    sort_key: str
+    id: str
+    body: bytes
+
+
+# Column names come from this allow-list only, never from a request.
+FILTER_COLUMNS = frozenset({"track_id", "front_id", "kind", "status", "outcome"})
+
+
+class RecordRepository:
+    """Reads records of any collection, and the timeline across the event collections."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def rows(self, query: ListQuery, *, unbounded: bool = False) -> list[StoredRow]:
+        """Rows in (sort_key, id) order after `query.after`; limit+1 rows so callers see a next page."""
+        where, params = ["1=1"], []
+        if query.collection is None:
+            where.append("is_event = 1")
+            if query.kinds:
+                where.append(f"collection IN ({', '.join('?' * len(query.kinds))})")
+                params.extend(query.kinds)
+        else:
+            where.append("collection = ?")
+            params.append(query.collection.record_kind)
+        for column, value in query.equals.items():
+            if column not in FILTER_COLUMNS:
+                raise ValueError(f"not a filter column: {column}")
+            where.append(f"{column} = ?")
+            params.append(value)
+        if query.actor is not None:
+            where.append("EXISTS (SELECT 1 FROM record_actors a WHERE a.collection = records.collection"
+                         " AND a.record_id = records.id AND a.actor_id = ?)")
+            params.append(query.actor)
+        if query.date_from is not None:
+            where.append("event_date >= ?")
+            params.append(query.date_from.isoformat())
+        if query.date_to is not None:
+            where.append("event_date <= ?")
+            params.append(query.date_to.isoformat())
+        if query.as_of is not None:
+            # Timeless reference records (no reported_at) exist at every as_of.
+            where.append("(reported_at IS NULL OR reported_at <= ?)")
+            params.append(query.as_of.isoformat())
+        if query.after is not None:
+            where.append("(sort_key, id) > (?, ?)")
+            params.extend((query.after.sort_key, query.after.id))
+        sql = f"SELECT collection, sort_key, id, body FROM records WHERE {' AND '.join(where)} ORDER BY sort_key, id"
+        if not unbounded:
+            sql += " LIMIT ?"
+            params.append(query.limit + 1)
+        return [StoredRow(c, k, i, b.encode()) for c, k, i, b in self.conn.execute(sql, params)]
+
+    def get(self, collection: Collection, record_id: str) -> bytes | None:
+        row = self.conn.execute(
+            "SELECT body FROM records WHERE collection = ? AND id = ?", (collection.record_kind, record_id)
+        ).fetchone()
+        return None if row is None else row[0].encode()
+
+    def schema_version(self) -> int:
+        return schema_version(self.conn)
+
+    def exists(self, collection: Collection, record_id: str) -> bool:
+        return self.get(collection, record_id) is not None
+
+    def latest_activity(self, track_ids: list[str], as_of: date) -> dict[str, dict[str, date]]:
+        """Per track, the latest dated round, executed exchange, suspension and withdrawal by `as_of`."""
+        if not track_ids:
+            return {}
+        marks = ", ".join("?" * len(track_ids))
+        rows = self.conn.execute(
+            f"""SELECT track_id, collection, kind, MAX(event_date) FROM records
+                WHERE track_id IN ({marks}) AND event_date IS NOT NULL AND reported_at <= ?
+                  AND (collection = 'round'
+                       OR (collection = 'exchange' AND status = 'executed')
+                       OR (collection = 'statement' AND kind IN ('suspension', 'withdrawal')))
+                GROUP BY track_id, collection, kind""",
+            [*track_ids, as_of.isoformat()],
+        )
+        latest: dict[str, dict[str, date]] = {}
+        for track_id, collection, kind, day in rows:
+            label = kind if collection == "statement" else collection
+            latest.setdefault(track_id, {})[label] = date.fromisoformat(day)
+        return latest
+
+
+def mint_id(collection: Collection, external_id: str | None) -> str:
+    """Event ids: derived from an external id when there is one, else random."""
+    assert collection.id_prefix is not None
+    return random_id(collection.id_prefix) if external_id is None else derived_id(collection.id_prefix, external_id)
+
+
+class RevisionWriter:
+    """The one write path: every create appends a revision in the same transaction."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def find_by_natural_key(self, collection: Collection, record: msgspec.Struct) -> str | None:
+        """The id of an existing record that `record` would duplicate, if any."""
+        if collection.is_event:
+            external_id = getattr(record, "external_id", None)
+            if external_id is None:
+                return None
+            row = self.conn.execute(
+                "SELECT id FROM records WHERE collection = ? AND external_id = ?", (collection.record_kind, external_id)
+            ).fetchone()
+            return None if row is None else row[0]
+        record_id = getattr(record, "id")
+        return record_id if RecordRepository(self.conn).exists(collection, record_id) else None
+
+    def create(
+        self, collection: Collection, record: msgspec.Struct, *, reason: str | None = None, key_id: str | None = None
+    ) -> str:
+        """Insert one record and its first revision inside the caller's transaction; return its id."""
+        columns: Columns = collection.columns(record)
+        record_id = mint_id(collection, columns.external_id) if collection.is_event else getattr(record, "id")
+        recorded_at = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        fields = msgspec.to_builtins(record)
+        fields.pop("id", None)
+        body = _encode({"id": record_id, **fields, "revision": 1, "recorded_at": recorded_at}).decode()
+        self.conn.execute(
+            """INSERT INTO records (collection, id, is_event, sort_key, event_date, reported_at, track_id, front_id,
+                                   kind, status, outcome, external_id, revision, recorded_at, body)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)""",
+            (
+                collection.record_kind, record_id, int(collection.is_event), columns.sort_key, columns.event_date,
+                columns.reported_at, columns.track_id, columns.front_id, columns.kind, columns.status,
+                columns.outcome, columns.external_id, recorded_at, body,
+            ),
+        )
+        self.conn.executemany(
+            "INSERT INTO record_actors (collection, record_id, actor_id) VALUES (?, ?, ?)",
+            [(collection.record_kind, record_id, actor) for actor in columns.actors],
+        )
+        self.conn.execute(
+            """INSERT INTO revisions (collection, record_id, revision, operation, body, reason, key_id, recorded_at)
+               VALUES (?, ?, 1, 'create', ?, ?, ?, ?)""",
+            (collection.record_kind, record_id, body, reason, key_id, recorded_at),
+        )
+        return record_id
+
+
+@dataclass(frozen=True, slots=True)
+class LoadSummary:
+    created: int
+    unchanged: int
+
+
+def load_records(conn: sqlite3.Connection, batches: list[tuple[Collection, list[msgspec.Struct]]], reason: str) -> LoadSummary:
+    """Create the records not yet present (matched by natural key), all in one transaction."""
+    created = unchanged = 0
+    writer = RevisionWriter(conn)
+    with write_transaction(conn):
+        for collection, records in batches:
+            for record in records:
+                if writer.find_by_natural_key(collection, record) is None:
+                    writer.create(collection, record, reason=reason)
+                    created += 1
+                else:
+                    unchanged += 1
+    return LoadSummary(created=created, unchanged=unchanged)
+
+
+__all__ = ["BY_KIND", "ListQuery", "LoadSummary", "Position", "RecordRepository", "RevisionWriter", "StoredRow", "load_records"]

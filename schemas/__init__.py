@@ -1,0 +1,1 @@
+"""msgspec Structs for every record, input, page and problem. Depends on msgspec only."""
