@@ -1,13 +1,19 @@
 """The single wiring point: `create_app()` returns the Litestar application."""
 
+from typing import Any
+
 from litestar import Litestar
+from litestar.connection import ASGIConnection
+from litestar.handlers import BaseRouteHandler
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.spec import Tag
+from litestar.openapi.spec import Components, SecurityScheme, Tag
+from litestar.middleware.rate_limit import RateLimitConfig
 
 from api import db
+from api.allow_header import AllowHeaderMiddleware
 from api.controllers.records import (
     ActorController,
     ExchangeController,
@@ -18,19 +24,32 @@ from api.controllers.records import (
     StatementController,
     TrackController,
 )
+from api.controllers.changes import changes
 from api.controllers.system import health
 from api.controllers.timeline import timeline
 from api.problems import problem_details_plugin
-from api.query_guard import reject_undeclared_query
+from api.request_checks import check_request
+from api.auth import rate_limit_identity, require_any_key
+from api.keys import KeyRepository
+from api.openapi_links import add_record_links
+from api.rate_limit import RetryAfterRateLimitMiddleware
 from api.reads import ReadService
 from api.settings import Settings, get_settings, sqlite_path
 from api.store import RecordRepository
+from api.writes import WriteService
+
+# Request bodies are single records; anything larger is refused with 413 before it is read.
+MAX_BODY_BYTES = 64 * 1024
 
 API_VERSION = "0.1.0"
 
 
 def provide_reads(state: State) -> ReadService:
     return state.reads
+
+
+def provide_writes(state: State) -> WriteService:
+    return state.writes
 
 
 def openapi_config() -> OpenAPIConfig:
@@ -45,9 +64,18 @@ def openapi_config() -> OpenAPIConfig:
             Tag(name="fronts", description="Front-line axes and reports on them."),
             Tag(name="timeline", description="Every event record in one date-ordered feed."),
             Tag(name="reference", description="Actors and sources."),
+            Tag(name="changes", description="The revision feed for mirrors."),
             Tag(name="system", description="Health."),
         ],
         use_handler_docstrings=True,
+        components=Components(
+            security_schemes={
+                "apiKey": SecurityScheme(
+                    type="http", scheme="bearer", bearer_format="plk_<id>_<secret>",
+                    description="An API key from `parley keys create`, sent as `Authorization: Bearer …`.",
+                )
+            }
+        ),
     )
 
 
@@ -59,22 +87,51 @@ def create_app(settings: Settings | None = None) -> Litestar:
         conn = db.connect(sqlite_path(settings.database_url))
         db.migrate(conn)
         app.state.conn = conn
+        app.state.settings = settings
+        app.state.api_keys = KeyRepository(conn)
         app.state.reads = ReadService(RecordRepository(conn))
+        app.state.writes = WriteService(conn, app.state.reads)
 
     def close_store(app: Litestar) -> None:
         app.state.conn.close()
 
-    return Litestar(
+    def read_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+        # Writes carry their own scope guards; this makes every other operation need some key.
+        # /health and the OpenAPI document stay public so probes and integrators can reach them.
+        public = handler.opt.get("public") is True or connection.url.path.startswith("/schema")
+        if connection.scope.get("method") in ("GET", "HEAD") and not public:
+            require_any_key(connection, handler)
+
+    rate_limit = RateLimitConfig(
+        rate_limit=("minute", settings.rate_limit_per_minute),
+        identifier_for_request=rate_limit_identity,
+        middleware_class=RetryAfterRateLimitMiddleware,
+        exclude=["/health"],
+    )
+
+    app = Litestar(
         route_handlers=[
             ActorController, SourceController, FrontController, FrontReportController, TrackController,
-            RoundController, ExchangeController, StatementController, timeline, health,
+            RoundController, ExchangeController, StatementController, timeline, changes, health,
         ],
-        dependencies={"reads": Provide(provide_reads, sync_to_thread=False)},
-        before_request=reject_undeclared_query,
+        dependencies={
+            "reads": Provide(provide_reads, sync_to_thread=False),
+            "writes": Provide(provide_writes, sync_to_thread=False),
+        },
+        guards=[read_guard] if settings.reads_require_key else [],
+        middleware=[AllowHeaderMiddleware(), rate_limit.middleware],
+        request_max_body_size=MAX_BODY_BYTES,
+        before_request=check_request,
         on_startup=[open_store],
         on_shutdown=[close_store],
         plugins=[problem_details_plugin()],
         openapi_config=openapi_config(),
-        cors_config=CORSConfig(allow_origins=["*"], allow_methods=["GET", "OPTIONS"]),
+        cors_config=CORSConfig(
+            allow_origins=["*"], allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", "If-Match", "If-None-Match", "Idempotency-Key"],
+            expose_headers=["ETag", "Location", "Retry-After"],
+        ),
         debug=False,
     )
+    add_record_links(app.openapi_schema)
+    return app

@@ -1,11 +1,13 @@
 """The `parley` command: serve, seed, openapi."""
 
 import json
+import sqlite3
 from pathlib import Path
 
 import click
 
 from api import db
+from api.keys import KeyRepository, Scope
 from api.settings import get_settings, sqlite_path
 
 OPENAPI_FILE = Path(__file__).resolve().parent.parent / "openapi.json"
@@ -14,6 +16,12 @@ OPENAPI_FILE = Path(__file__).resolve().parent.parent / "openapi.json"
 @click.group()
 def main() -> None:
     """Parley: typed records of a war's diplomacy and front lines."""
+
+
+def open_store() -> sqlite3.Connection:
+    conn = db.connect(sqlite_path(get_settings().database_url))
+    db.migrate(conn)
+    return conn
 
 
 def prepare_store() -> str:
@@ -84,3 +92,51 @@ def openapi(output: Path, check: bool) -> None:
         return
     output.write_text(text, encoding="utf-8")
     click.echo(f"wrote {output}")
+
+
+@main.group()
+def keys() -> None:
+    """Create, list and revoke API keys."""
+
+
+@keys.command("create")
+@click.option("--name", required=True, help="Who or what the key is for.")
+@click.option("--scope", type=click.Choice([s.value for s in Scope]), required=True,
+              help="write: create and correct records; admin: also retract and restore.")
+def keys_create(name: str, scope: str) -> None:
+    """Create a key and print it once; only its digest is stored."""
+    conn = open_store()
+    try:
+        key, token = KeyRepository(conn).create(name, Scope(scope))
+    finally:
+        conn.close()
+    click.echo(f"created key {key.id} ({key.scope.value}) for {key.name!r}; it is shown only now:", err=True)
+    click.echo(token)
+
+
+@keys.command("list")
+def keys_list() -> None:
+    """List keys (never their secrets)."""
+    conn = open_store()
+    try:
+        for key in KeyRepository(conn).list_keys():
+            state = f"revoked {key.revoked_at}" if key.revoked_at else "active"
+            click.echo(f"{key.id}  {key.scope.value:<5}  {state:<40}  {key.name}")
+    finally:
+        conn.close()
+
+
+@keys.command("revoke")
+@click.argument("key_id")
+def keys_revoke(key_id: str) -> None:
+    """Revoke a key by its id (the part after `plk_`)."""
+    conn = open_store()
+    try:
+        revoked = KeyRepository(conn).revoke(key_id)
+    finally:
+        conn.close()
+    if not revoked:
+        raise click.ClickException(f"no active key {key_id!r}")
+    click.echo(f"revoked {key_id}")
+if __name__ == "__main__":
+    main()

@@ -11,6 +11,7 @@ import msgspec
 
 from schemas import ids
 from schemas import records as r
+from schemas import writes as w
 from schemas.vocab import EventKind
 
 CreateT = TypeVar("CreateT", bound=msgspec.Struct)
@@ -32,14 +33,21 @@ class Columns:
     actors: tuple[str, ...] = ()
 
 
+# (field path, collection name, id): a record naming another record.
+Reference = tuple[str, str, str]
+
+
 @dataclass(frozen=True, slots=True)
 class Collection(Generic[CreateT]):
     name: str  # the URL segment: /v1/<name>
     record_kind: str  # the singular, used in the store and in /v1/timeline's `kind`
     create_type: type[CreateT]
+    patch_type: type[msgspec.Struct]
     record_type: type[msgspec.Struct]
     id_prefix: str | None  # None: ids are slugs chosen by people
     columns: Callable[[CreateT], Columns]
+    references: Callable[[CreateT], list[Reference]]
+    tag: str  # the OpenAPI tag its operations share
 
     @property
     def is_event(self) -> bool:
@@ -84,26 +92,85 @@ def _front_report_columns(x: r.FrontReportCreate) -> Columns:
     return _event_columns(x, front_id=x.front, status=x.status.value)
 
 
-ACTORS = Collection("actors", "actor", r.ActorCreate, r.Actor, None, lambda x: Columns(sort_key=x.id, kind=x.kind.value))
-SOURCES = Collection(
-    "sources", "source", r.SourceCreate, r.Source, None,
-    lambda x: Columns(sort_key=x.id, reported_at=_iso(x.published_on), event_date=_iso(x.published_on)),
+def _each(field: str, collection: str, ids: list[str]) -> list[Reference]:
+    return [(f"{field}[{i}]", collection, value) for i, value in enumerate(ids)]
+
+
+def _one(field: str, collection: str, value: str | None) -> list[Reference]:
+    return [] if value is None else [(field, collection, value)]
+
+
+def _event_references(x: r.RoundCreate | r.ExchangeCreate | r.StatementCreate | r.FrontReportCreate) -> list[Reference]:
+    return _each("sources", "sources", x.sources)
+
+
+def _round_references(x: r.RoundCreate) -> list[Reference]:
+    return [*_one("track", "tracks", x.track), *_each("mediators", "actors", x.mediators),
+            *_each("delegation_heads", "actors", x.delegation_heads), *_event_references(x)]
+
+
+def _exchange_references(x: r.ExchangeCreate) -> list[Reference]:
+    return [*_one("track", "tracks", x.track), *_one("round", "rounds", x.round),
+            *_each("mediators", "actors", x.mediators), *_event_references(x)]
+
+
+def _statement_references(x: r.StatementCreate) -> list[Reference]:
+    return [*_one("actor", "actors", x.actor), *_one("track", "tracks", x.track), *_event_references(x)]
+
+
+def _front_report_references(x: r.FrontReportCreate) -> list[Reference]:
+    return [*_one("front", "fronts", x.front), *_event_references(x)]
+
+
+def _track_references(x: r.TrackCreate) -> list[Reference]:
+    return [*_each("parties", "actors", x.parties), *_each("mediators", "actors", x.mediators)]
+
+
+def _no_references(_: msgspec.Struct) -> list[Reference]:
+    return []
+
+
+ACTORS = Collection(
+    "actors", "actor", r.ActorCreate, w.ActorPatch, r.Actor, None,
+    lambda x: Columns(sort_key=x.id, kind=x.kind.value), lambda x: _one("affiliation", "actors", x.affiliation),
+    "reference",
 )
-FRONTS = Collection("fronts", "front", r.FrontCreate, r.Front, None, lambda x: Columns(sort_key=x.id))
+SOURCES = Collection(
+    "sources", "source", r.SourceCreate, w.SourcePatch, r.Source, None,
+    lambda x: Columns(sort_key=x.id, reported_at=_iso(x.published_on), event_date=_iso(x.published_on)),
+    _no_references, "reference",
+)
+FRONTS = Collection(
+    "fronts", "front", r.FrontCreate, w.FrontPatch, r.Front, None, lambda x: Columns(sort_key=x.id), _no_references,
+    "fronts",
+)
+# Tracks keep `format` in the generic `kind` column and `coverage` in `status`.
 TRACKS = Collection(
-    "tracks", "track", r.TrackCreate, r.Track, None,
+    "tracks", "track", r.TrackCreate, w.TrackPatch, r.Track, None,
     lambda x: Columns(
         sort_key=x.id, kind=x.format.value, status=x.coverage.value,
         actors=tuple(dict.fromkeys([*x.parties, *x.mediators])),
     ),
+    _track_references, "negotiations",
 )
-ROUNDS = Collection("rounds", EventKind.ROUND.value, r.RoundCreate, r.Round, ids.ROUND_PREFIX, _round_columns)
-EXCHANGES = Collection("exchanges", EventKind.EXCHANGE.value, r.ExchangeCreate, r.Exchange, ids.EXCHANGE_PREFIX, _exchange_columns)
-STATEMENTS = Collection("statements", EventKind.STATEMENT.value, r.StatementCreate, r.Statement, ids.STATEMENT_PREFIX, _statement_columns)
+ROUNDS = Collection(
+    "rounds", EventKind.ROUND.value, r.RoundCreate, w.RoundPatch, r.Round, ids.ROUND_PREFIX, _round_columns,
+    _round_references, "negotiations",
+)
+EXCHANGES = Collection(
+    "exchanges", EventKind.EXCHANGE.value, r.ExchangeCreate, w.ExchangePatch, r.Exchange, ids.EXCHANGE_PREFIX,
+    _exchange_columns, _exchange_references, "negotiations",
+)
+STATEMENTS = Collection(
+    "statements", EventKind.STATEMENT.value, r.StatementCreate, w.StatementPatch, r.Statement, ids.STATEMENT_PREFIX,
+    _statement_columns, _statement_references, "negotiations",
+)
 FRONT_REPORTS = Collection(
-    "front-reports", EventKind.FRONT_REPORT.value, r.FrontReportCreate, r.FrontReport, ids.FRONT_REPORT_PREFIX, _front_report_columns
+    "front-reports", EventKind.FRONT_REPORT.value, r.FrontReportCreate, w.FrontReportPatch, r.FrontReport,
+    ids.FRONT_REPORT_PREFIX, _front_report_columns, _front_report_references, "fronts",
 )
 
 ALL: tuple[Collection, ...] = (ACTORS, SOURCES, FRONTS, TRACKS, ROUNDS, EXCHANGES, STATEMENTS, FRONT_REPORTS)
 BY_KIND: dict[str, Collection] = {c.record_kind: c for c in ALL}
+BY_NAME: dict[str, Collection] = {c.name: c for c in ALL}
 EVENT_KINDS: tuple[str, ...] = tuple(c.record_kind for c in ALL if c.is_event)

@@ -29,7 +29,7 @@ def decode_cursor(cursor: str) -> Position:
     return Position(sort_key=sort_key, id=record_id)
 
 
-def next_link(path: str, query: Iterable[tuple[str, str]], last: StoredRow) -> str:
+def next_link(path: str, query: Iterable[tuple[str, str]], last: StoredRow | Position) -> str:
     """The same request with `cursor` moved past `last`; other parameters keep their order."""
     params = [(k, v) for k, v in query if k != "cursor"]
     params.append(("cursor", encode_cursor(Position(last.sort_key, last.id))))

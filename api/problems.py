@@ -44,7 +44,12 @@ def from_validation(exc: ValidationException) -> ProblemDetailsException:
             # Parameters named after Python keywords are declared with a trailing underscore
             # (`from_` for `?from=`); clients know them by their query name.
             field = str(item.get("key") or "").rstrip("_")
-            errors.append({"field": field, "source": source, "message": str(item.get("message"))})
+            message = str(item.get("message"))
+            if source == "body" and field in ("", "data"):
+                # Errors about the body as a whole (unknown or missing field, a rule across
+                # fields) name the field in backticks first; point at it rather than at `data`.
+                field = message.split("`")[1] if message.count("`") >= 2 else ""
+            errors.append({"field": field, "source": source, "message": message})
     # A body that decodes but breaks the record's rules is 422; anything in the URL or headers is 400.
     status = 422 if errors and all(e["source"] == "body" for e in errors) else 400
     fields = ", ".join(sorted({e["field"] for e in errors if e["field"]}))

@@ -9,10 +9,10 @@ from collections.abc import Iterable
 
 import msgspec
 
-from api.collections import TRACKS, Collection
+from api.collections import BY_KIND, TRACKS, Collection
 from api.paging import decode_cursor, next_link, page_body, split_page, timeline_item
 from api.problems import problem
-from api.store import ListQuery, RecordRepository, StoredRow
+from api.store import ListQuery, Position, RecordRepository, StoredRow
 from schemas.vocab import TrackStatus
 
 # A track with a round (or, for exchange tracks, an executed exchange) within this window is
@@ -42,6 +42,48 @@ def track_status(latest: dict[str, dt.date], today: dt.date) -> tuple[TrackStatu
     return status, last_round
 
 
+class RawRevision(msgspec.Struct):
+    """`schemas.writes.Revision` with the record passed through as stored JSON."""
+
+    revision: int
+    operation: str
+    reason: str | None
+    recorded_at: str
+    record: msgspec.Raw
+
+
+class RawChange(msgspec.Struct):
+    """`schemas.writes.Change` with the record passed through as stored JSON."""
+
+    seq: int
+    collection: str
+    id: str
+    revision: int
+    operation: str
+    reason: str | None
+    recorded_at: str
+    record: msgspec.Raw | None
+
+
+# Past every counter, and still a 64-bit integer as SQL parameters must be.
+END_OF_COUNTERS = 2**62
+
+
+def counter_position(cursor: str | None) -> int:
+    """The number a sequence cursor stands for. Counters are encoded as 20-digit keys; any
+    other key is placed where it would sort among them, so every cursor means something."""
+    if not cursor:
+        return 0
+    key = decode_cursor(cursor).sort_key
+    if key.isascii() and key.isdigit():
+        return int(key)
+    return 0 if key < "0" else END_OF_COUNTERS
+
+
+def counter_cursor(value: int) -> Position:
+    return Position(f"{value:020d}", "")
+
+
 class ReadService:
     def __init__(self, records: RecordRepository) -> None:
         self.records = records
@@ -68,6 +110,39 @@ class ReadService:
         page, last = split_page([row for row, _ in kept], query.limit)
         bodies = [_encode(doc) for _, doc in kept[: len(page)]]
         return page_body(bodies, next_link(path, params, last) if last else None)
+
+    def revision_page(
+        self, collection: Collection, record_id: str, limit: int, cursor: str | None, path: str,
+        params: Iterable[tuple[str, str]],
+    ) -> bytes:
+        """A record's history, oldest first; it outlives the record's retraction."""
+        history = self.records.revisions(collection, record_id)
+        if not history:
+            raise problem(404, f"No {collection.record_kind} with id {record_id!r} has ever existed.")
+        after = counter_position(cursor)
+        window = [row for row in history if row.revision > after][: limit + 1]
+        items = [
+            _encode(RawRevision(row.revision, row.operation, row.reason, row.recorded_at, msgspec.Raw(row.body)))
+            for row in window[:limit]
+        ]
+        last = counter_cursor(window[limit - 1].revision) if len(window) > limit else None
+        return page_body(items, next_link(path, params, last) if last else None)
+
+    def change_page(self, limit: int, cursor: str | None, path: str, params: Iterable[tuple[str, str]]) -> bytes:
+        """Every revision in commit order: replaying them rebuilds the current state."""
+        rows = self.records.changes(counter_position(cursor), limit)
+        items = [
+            _encode(RawChange(
+                row.seq, BY_KIND[row.collection].name, row.record_id, row.revision, row.operation, row.reason,
+                row.recorded_at, None if row.operation == "delete" else msgspec.Raw(row.body),
+            ))
+            for row in rows[:limit]
+        ]
+        # The feed never ends: `next` always points past what was served (or back at the same
+        # place when nothing was), so a mirror polls it to pick up later writes.
+        served = rows[:limit]
+        last = counter_cursor(served[-1].seq if served else counter_position(cursor))
+        return page_body(items, next_link(path, params, last))
 
     def one(self, collection: Collection, record_id: str, as_of: dt.date | None = None) -> bytes:
         body = self.records.get(collection, record_id)

@@ -4,13 +4,15 @@ The SQL is kept to what SQLite and PostgreSQL both speak (row-value comparison, 
 `?` placeholders that a PostgreSQL adapter can translate), so one code path can serve both.
 """
 
+from __future__ import annotations
+
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 import msgspec
 
-from api.collections import BY_KIND, Collection, Columns
+from api.collections import Collection, Columns
 from api.db import schema_version, write_transaction
 from schemas.ids import derived_id, random_id
 
@@ -103,6 +105,23 @@ class RecordRepository:
         ).fetchone()
         return None if row is None else row[0].encode()
 
+    def revisions(self, collection: Collection, record_id: str) -> list[RevisionRow]:
+        """A record's whole history, oldest first, whether or not it is live."""
+        return self._revision_rows(
+            "WHERE collection = ? AND record_id = ? ORDER BY revision", (collection.record_kind, record_id)
+        )
+
+    def changes(self, after_seq: int, limit: int) -> list[RevisionRow]:
+        """Revisions in commit order after `after_seq`; limit+1 rows so callers see a next page."""
+        return self._revision_rows("WHERE seq > ? ORDER BY seq LIMIT ?", (after_seq, limit + 1))
+
+    def _revision_rows(self, where: str, params: tuple[object, ...]) -> list[RevisionRow]:
+        rows = self.conn.execute(
+            f"SELECT seq, collection, record_id, revision, operation, reason, recorded_at, body FROM revisions {where}",
+            params,
+        )
+        return [RevisionRow(q, c, i, v, o, r, t, b.encode()) for q, c, i, v, o, r, t, b in rows]
+
     def schema_version(self) -> int:
         return schema_version(self.conn)
 
@@ -136,8 +155,32 @@ def mint_id(collection: Collection, external_id: str | None) -> str:
     return random_id(collection.id_prefix) if external_id is None else derived_id(collection.id_prefix, external_id)
 
 
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    id: str
+    revision: int
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class RevisionRow:
+    seq: int
+    collection: str
+    record_id: str
+    revision: int
+    operation: str
+    reason: str | None
+    recorded_at: str
+    body: bytes
+
+
 class RevisionWriter:
-    """The one write path: every create appends a revision in the same transaction."""
+    """The one write path. Every change of the current state appends a revision in the same
+    transaction (the caller's), and nothing in `revisions` is ever changed afterwards."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
@@ -157,34 +200,90 @@ class RevisionWriter:
 
     def create(
         self, collection: Collection, record: msgspec.Struct, *, reason: str | None = None, key_id: str | None = None
-    ) -> str:
-        """Insert one record and its first revision inside the caller's transaction; return its id."""
-        columns: Columns = collection.columns(record)
+    ) -> Written:
+        """Insert a new record as revision 1."""
+        columns = collection.columns(record)
         record_id = mint_id(collection, columns.external_id) if collection.is_event else getattr(record, "id")
-        recorded_at = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        return self._put(collection, record_id, record, 1, "create", reason, key_id, insert=True)
+
+    def correct(
+        self, collection: Collection, record_id: str, record: msgspec.Struct, revision: int, *, reason: str,
+        key_id: str | None,
+    ) -> Written:
+        """Replace the current state of a live record with `record` as revision `revision`."""
+        return self._put(collection, record_id, record, revision, "correct", reason, key_id, insert=False)
+
+    def retract(self, collection: Collection, record_id: str, *, reason: str, key_id: str | None) -> int:
+        """Remove a live record from the current state; its history stays. Returns the new revision."""
+        row = self.conn.execute(
+            "SELECT revision, body FROM records WHERE collection = ? AND id = ?", (collection.record_kind, record_id)
+        ).fetchone()
+        if row is None:
+            raise LookupError(record_id)
+        revision = row[0] + 1
+        self.conn.execute("DELETE FROM records WHERE collection = ? AND id = ?", (collection.record_kind, record_id))
+        self.conn.execute(
+            "DELETE FROM record_actors WHERE collection = ? AND record_id = ?", (collection.record_kind, record_id)
+        )
+        # The delete revision keeps the body that was retracted, so history shows what went.
+        self._append(collection, record_id, revision, "delete", row[1], reason, key_id, utc_now())
+        return revision
+
+    def restore(
+        self, collection: Collection, record_id: str, record: msgspec.Struct, revision: int, *, reason: str,
+        key_id: str | None,
+    ) -> Written:
+        """Bring a retracted record back as a new revision."""
+        return self._put(collection, record_id, record, revision, "restore", reason, key_id, insert=True)
+
+    def _put(
+        self, collection: Collection, record_id: str, record: msgspec.Struct, revision: int, operation: str,
+        reason: str | None, key_id: str | None, *, insert: bool,
+    ) -> Written:
+        columns: Columns = collection.columns(record)
+        recorded_at = utc_now()
         fields = msgspec.to_builtins(record)
         fields.pop("id", None)
-        body = _encode({"id": record_id, **fields, "revision": 1, "recorded_at": recorded_at}).decode()
-        self.conn.execute(
-            """INSERT INTO records (collection, id, is_event, sort_key, event_date, reported_at, track_id, front_id,
-                                   kind, status, outcome, external_id, revision, recorded_at, body)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)""",
-            (
-                collection.record_kind, record_id, int(collection.is_event), columns.sort_key, columns.event_date,
-                columns.reported_at, columns.track_id, columns.front_id, columns.kind, columns.status,
-                columns.outcome, columns.external_id, recorded_at, body,
-            ),
+        body = _encode({"id": record_id, **fields, "revision": revision, "recorded_at": recorded_at}).decode()
+        values = (
+            int(collection.is_event), columns.sort_key, columns.event_date, columns.reported_at, columns.track_id,
+            columns.front_id, columns.kind, columns.status, columns.outcome, columns.external_id, revision,
+            recorded_at, body,
         )
+        if insert:
+            self.conn.execute(
+                """INSERT INTO records (is_event, sort_key, event_date, reported_at, track_id, front_id, kind, status,
+                                       outcome, external_id, revision, recorded_at, body, collection, id)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (*values, collection.record_kind, record_id),
+            )
+        else:
+            self.conn.execute(
+                """UPDATE records SET is_event = ?, sort_key = ?, event_date = ?, reported_at = ?, track_id = ?,
+                       front_id = ?, kind = ?, status = ?, outcome = ?, external_id = ?, revision = ?,
+                       recorded_at = ?, body = ?
+                   WHERE collection = ? AND id = ?""",
+                (*values, collection.record_kind, record_id),
+            )
+            self.conn.execute(
+                "DELETE FROM record_actors WHERE collection = ? AND record_id = ?", (collection.record_kind, record_id)
+            )
         self.conn.executemany(
             "INSERT INTO record_actors (collection, record_id, actor_id) VALUES (?, ?, ?)",
             [(collection.record_kind, record_id, actor) for actor in columns.actors],
         )
+        self._append(collection, record_id, revision, operation, body, reason, key_id, recorded_at)
+        return Written(record_id, revision, body.encode())
+
+    def _append(
+        self, collection: Collection, record_id: str, revision: int, operation: str, body: str, reason: str | None,
+        key_id: str | None, recorded_at: str,
+    ) -> None:
         self.conn.execute(
             """INSERT INTO revisions (collection, record_id, revision, operation, body, reason, key_id, recorded_at)
-               VALUES (?, ?, 1, 'create', ?, ?, ?, ?)""",
-            (collection.record_kind, record_id, body, reason, key_id, recorded_at),
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+            (collection.record_kind, record_id, revision, operation, body, reason, key_id, recorded_at),
         )
-        return record_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +296,7 @@ def load_records(conn: sqlite3.Connection, batches: list[tuple[Collection, list[
     """Create the records not yet present (matched by natural key), all in one transaction."""
     created = unchanged = 0
     writer = RevisionWriter(conn)
+    # One transaction for the whole batch: a seed or import lands completely or not at all.
     with write_transaction(conn):
         for collection, records in batches:
             for record in records:
@@ -208,4 +308,3 @@ def load_records(conn: sqlite3.Connection, batches: list[tuple[Collection, list[
     return LoadSummary(created=created, unchanged=unchanged)
 
 
-__all__ = ["BY_KIND", "ListQuery", "LoadSummary", "Position", "RecordRepository", "RevisionWriter", "StoredRow", "load_records"]

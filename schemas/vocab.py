@@ -102,3 +102,10 @@ class EventKind(StrEnum):
     EXCHANGE = "exchange"
     STATEMENT = "statement"
     FRONT_REPORT = "front_report"
+
+
+class RevisionOperation(StrEnum):
+    CREATE = "create"
+    CORRECT = "correct"
+    DELETE = "delete"
+    RESTORE = "restore"

@@ -9,12 +9,10 @@ from litestar.testing import TestClient
 
 from api import db
 from api.app import create_app
+from api.keys import KeyRepository, Scope
 from api.seeding import seed
 from api.settings import Settings
-
-
-def sqlite_url(path: Path) -> str:
-    return f"sqlite:///{path}"
+from helpers import sqlite_url
 
 
 @pytest.fixture
@@ -40,3 +38,16 @@ def app(seeded_path: Path) -> Litestar:
 def client(app: Litestar) -> Iterator[TestClient[Litestar]]:
     with TestClient(app) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def keys(seeded_path: Path) -> dict[str, str]:
+    """A live `write` key, a live `admin` key and a revoked `write` key, as full tokens."""
+    conn = db.connect(seeded_path)
+    repository = KeyRepository(conn)
+    _, write = repository.create("test writer", Scope.WRITE)
+    _, admin = repository.create("test admin", Scope.ADMIN)
+    revoked_key, revoked = repository.create("revoked", Scope.WRITE)
+    repository.revoke(revoked_key.id)
+    conn.close()
+    return {"write": write, "admin": admin, "revoked": revoked}

@@ -5,26 +5,29 @@ from typing import Annotated, Any
 from litestar import Request, Response
 from litestar.enums import MediaType
 from litestar.openapi.spec import Example
-from litestar.params import PathParameter
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import HeaderParameter, PathParameter
 
+from api.conditional import etag, if_none_match_holds
 from api.reads import ReadService
 from api.store import ListQuery
+from schemas import ids
 from schemas.ids import derived_id
 from schemas.types import SLUG_PATTERN
 
 LIST_PROBLEMS = (400,)
 GET_PROBLEMS = (400, 404)
 
-def slug_path(example: str) -> Any:
+def slug_path(name: str, example: str) -> Any:
     """The path parameter of a reference collection; the example is a seeded record's id."""
     return Annotated[
         str,
-        PathParameter(pattern=SLUG_PATTERN, max_length=64, description="The record's slug id.",
+        PathParameter(name=name, pattern=SLUG_PATTERN, max_length=64, description="The record's slug id.",
                       examples=[Example(value=example)]),
     ]
 
 
-def event_id_path(prefix: str, example_external_id: str) -> Any:
+def event_id_path(name: str, prefix: str, example_external_id: str) -> Any:
     """The path parameter of an event collection: its prefix and 16 hex digits.
 
     The example is the id of a seeded brief record, so documentation readers (and the contract
@@ -32,7 +35,7 @@ def event_id_path(prefix: str, example_external_id: str) -> Any:
     """
     return Annotated[
         str,
-        PathParameter(pattern=rf"^{prefix}_[0-9a-f]{{16}}$", description="The record's id.",
+        PathParameter(name=name, pattern=rf"^{prefix}_[0-9a-f]{{16}}$", description="The record's id.",
                       examples=[Example(value=derived_id(prefix, example_external_id))]),
     ]
 
@@ -42,5 +45,38 @@ def json_response(body: bytes) -> Response[Any]:
     return Response(content=body, media_type=MediaType.JSON)
 
 
+IfNoneMatch = Annotated[
+    str | None,
+    HeaderParameter(name="If-None-Match", max_length=1024,
+                    description="An ETag from an earlier read: 304 Not Modified if the record is unchanged."),
+]
+
+
+def record_response(body: bytes, if_none_match: str | None, status_code: int = 200) -> Response[Any]:
+    """One record with its strong ETag; 304 when the client's copy is current."""
+    tag = etag(body)
+    if if_none_match is not None and if_none_match_holds(if_none_match, tag):
+        return Response(content=b"", status_code=304, headers={"ETag": tag})
+    return Response(content=body, media_type=MediaType.JSON, status_code=status_code, headers={"ETag": tag})
+
+
+NOT_MODIFIED = {304: ResponseSpec(data_container=None, description="The client's copy (If-None-Match) is current.")}
+
+
 def list_response(service: ReadService, request: Request[Any, Any, Any], query: ListQuery, cursor: str | None) -> Response[Any]:
     return json_response(service.list_page(query, cursor, request.url.path, request.query_params.multi_items()))
+
+
+# The id path parameter of each collection, named `<kind>_id`; examples are seeded brief records.
+ID_PATHS: dict[str, Any] = {
+    "actors": slug_path("actor_id", "peskov"),
+    "sources": slug_path("source_id", "brief-2026-06-07"),
+    "fronts": slug_path("front_id", "zaporizhzhia"),
+    "tracks": slug_path("track_id", "istanbul-talks"),
+    "rounds": event_id_path("round_id", ids.ROUND_PREFIX, "brief-2026-06-07:istanbul-round-2"),
+    "exchanges": event_id_path("exchange_id", ids.EXCHANGE_PREFIX, "brief-2026-06-07:istanbul-round-2-pow-swap"),
+    "statements": event_id_path("statement_id", ids.STATEMENT_PREFIX, "brief-2026-06-07:peskov-come-to-moscow"),
+    "front-reports": event_id_path(
+        "front_report_id", ids.FRONT_REPORT_PREFIX, "brief-2026-06-07:front-zaporizhzhia"
+    ),
+}

@@ -3,23 +3,25 @@
 from typing import Annotated, Any
 
 from litestar.di import NamedDependency
-from litestar import Controller, Request, Response, get
+from litestar import Request, Response, get
 from litestar.params import QueryParameter
 
 from api.collections import ACTORS, EXCHANGES, FRONT_REPORTS, FRONTS, ROUNDS, SOURCES, STATEMENTS, TRACKS
+from api.controllers.writes import write_operations
 from api.controllers.common import (
     GET_PROBLEMS,
+    ID_PATHS,
+    NOT_MODIFIED,
+    IfNoneMatch,
     LIST_PROBLEMS,
-    event_id_path,
     json_response,
     list_response,
-    slug_path,
+    record_response,
 )
 from api.params import ActorFilter, AsOf, Cursor, DateFrom, DateTo, FrontFilter, Limit, TrackFilter
 from api.problems import problem_responses
 from api.reads import ReadService
 from api.store import ListQuery
-from schemas import ids
 from schemas.pages import (
     ActorPage,
     ExchangePage,
@@ -56,7 +58,7 @@ def dated_query(collection: Any, limit: int, date_from: Any, date_to: Any, **kwa
     return ListQuery(collection, limit, date_from=date_from, date_to=date_to, **kwargs)
 
 
-class ActorController(Controller):
+class ActorController(write_operations(ACTORS)):
     path = "/v1/actors"
     tags = ["reference"]
 
@@ -69,13 +71,13 @@ class ActorController(Controller):
         """States, people, organisations and media named by the records, by id."""
         return list_response(reads, request, ListQuery(ACTORS, limit, equals=filters(kind=kind)), cursor)
 
-    @get("/{actor_id:str}", operation_id="getActor", responses=problem_responses(*GET_PROBLEMS))
-    async def get_actor(self, reads: NamedDependency[ReadService], actor_id: slug_path("peskov")) -> Response[Actor]:
+    @get("/{actor_id:str}", operation_id="getActor", responses={**problem_responses(*GET_PROBLEMS), **NOT_MODIFIED})
+    async def get_actor(self, reads: NamedDependency[ReadService], actor_id: ID_PATHS["actors"], if_none_match: IfNoneMatch = None) -> Response[Actor]:
         """One actor."""
-        return json_response(reads.one(ACTORS, actor_id))
+        return record_response(reads.one(ACTORS, actor_id), if_none_match)
 
 
-class SourceController(Controller):
+class SourceController(write_operations(SOURCES)):
     path = "/v1/sources"
     tags = ["reference"]
 
@@ -87,13 +89,13 @@ class SourceController(Controller):
         """Publications cited by the records, by id; `from`, `to` and `as_of` read `published_on`."""
         return list_response(reads, request, dated_query(SOURCES, limit, from_, to, as_of=as_of), cursor)
 
-    @get("/{source_id:str}", operation_id="getSource", responses=problem_responses(*GET_PROBLEMS))
-    async def get_source(self, reads: NamedDependency[ReadService], source_id: slug_path("brief-2026-06-07")) -> Response[Source]:
+    @get("/{source_id:str}", operation_id="getSource", responses={**problem_responses(*GET_PROBLEMS), **NOT_MODIFIED})
+    async def get_source(self, reads: NamedDependency[ReadService], source_id: ID_PATHS["sources"], if_none_match: IfNoneMatch = None) -> Response[Source]:
         """One source."""
-        return json_response(reads.one(SOURCES, source_id))
+        return record_response(reads.one(SOURCES, source_id), if_none_match)
 
 
-class FrontController(Controller):
+class FrontController(write_operations(FRONTS)):
     path = "/v1/fronts"
     tags = ["fronts"]
 
@@ -104,13 +106,13 @@ class FrontController(Controller):
         """Front-line axes, by id."""
         return list_response(reads, request, ListQuery(FRONTS, limit), cursor)
 
-    @get("/{front_id:str}", operation_id="getFront", responses=problem_responses(*GET_PROBLEMS))
-    async def get_front(self, reads: NamedDependency[ReadService], front_id: slug_path("zaporizhzhia")) -> Response[Front]:
+    @get("/{front_id:str}", operation_id="getFront", responses={**problem_responses(*GET_PROBLEMS), **NOT_MODIFIED})
+    async def get_front(self, reads: NamedDependency[ReadService], front_id: ID_PATHS["fronts"], if_none_match: IfNoneMatch = None) -> Response[Front]:
         """One front."""
-        return json_response(reads.one(FRONTS, front_id))
+        return record_response(reads.one(FRONTS, front_id), if_none_match)
 
 
-class FrontReportController(Controller):
+class FrontReportController(write_operations(FRONT_REPORTS)):
     path = "/v1/front-reports"
     tags = ["fronts"]
 
@@ -124,15 +126,14 @@ class FrontReportController(Controller):
         query = dated_query(FRONT_REPORTS, limit, from_, to, as_of=as_of, equals=filters(front_id=front, status=status))
         return list_response(reads, request, query, cursor)
 
-    @get("/{report_id:str}", operation_id="getFrontReport", responses=problem_responses(*GET_PROBLEMS))
+    @get("/{front_report_id:str}", operation_id="getFrontReport", responses={**problem_responses(*GET_PROBLEMS), **NOT_MODIFIED})
     async def get_front_report(
-        self, reads: NamedDependency[ReadService], report_id: event_id_path(ids.FRONT_REPORT_PREFIX, "brief-2026-06-07:front-zaporizhzhia")
-    ) -> Response[FrontReport]:
+        self, reads: NamedDependency[ReadService], front_report_id: ID_PATHS["front-reports"], if_none_match: IfNoneMatch = None) -> Response[FrontReport]:
         """One front report."""
-        return json_response(reads.one(FRONT_REPORTS, report_id))
+        return record_response(reads.one(FRONT_REPORTS, front_report_id), if_none_match)
 
 
-class TrackController(Controller):
+class TrackController(write_operations(TRACKS)):
     path = "/v1/tracks"
     tags = ["negotiations"]
 
@@ -149,13 +150,13 @@ class TrackController(Controller):
         body = reads.track_page(query, status, cursor, request.url.path, request.query_params.multi_items())
         return json_response(body)
 
-    @get("/{track_id:str}", operation_id="getTrack", responses=problem_responses(*GET_PROBLEMS))
-    async def get_track(self, reads: NamedDependency[ReadService], track_id: slug_path("istanbul-talks"), as_of: AsOf = None) -> Response[Track]:
+    @get("/{track_id:str}", operation_id="getTrack", responses={**problem_responses(*GET_PROBLEMS), **NOT_MODIFIED})
+    async def get_track(self, reads: NamedDependency[ReadService], track_id: ID_PATHS["tracks"], if_none_match: IfNoneMatch = None, as_of: AsOf = None) -> Response[Track]:
         """One track, with status derived as of `as_of` (default: today)."""
-        return json_response(reads.one(TRACKS, track_id, as_of))
+        return record_response(reads.one(TRACKS, track_id, as_of), if_none_match)
 
 
-class RoundController(Controller):
+class RoundController(write_operations(ROUNDS)):
     path = "/v1/rounds"
     tags = ["negotiations"]
 
@@ -170,13 +171,13 @@ class RoundController(Controller):
                             equals=filters(track_id=track, outcome=outcome))
         return list_response(reads, request, query, cursor)
 
-    @get("/{round_id:str}", operation_id="getRound", responses=problem_responses(*GET_PROBLEMS))
-    async def get_round(self, reads: NamedDependency[ReadService], round_id: event_id_path(ids.ROUND_PREFIX, "brief-2026-06-07:istanbul-round-2")) -> Response[Round]:
+    @get("/{round_id:str}", operation_id="getRound", responses={**problem_responses(*GET_PROBLEMS), **NOT_MODIFIED})
+    async def get_round(self, reads: NamedDependency[ReadService], round_id: ID_PATHS["rounds"], if_none_match: IfNoneMatch = None) -> Response[Round]:
         """One round."""
-        return json_response(reads.one(ROUNDS, round_id))
+        return record_response(reads.one(ROUNDS, round_id), if_none_match)
 
 
-class ExchangeController(Controller):
+class ExchangeController(write_operations(EXCHANGES)):
     path = "/v1/exchanges"
     tags = ["negotiations"]
 
@@ -192,15 +193,14 @@ class ExchangeController(Controller):
                             equals=filters(track_id=track, kind=kind, status=status))
         return list_response(reads, request, query, cursor)
 
-    @get("/{exchange_id:str}", operation_id="getExchange", responses=problem_responses(*GET_PROBLEMS))
+    @get("/{exchange_id:str}", operation_id="getExchange", responses={**problem_responses(*GET_PROBLEMS), **NOT_MODIFIED})
     async def get_exchange(
-        self, reads: NamedDependency[ReadService], exchange_id: event_id_path(ids.EXCHANGE_PREFIX, "brief-2026-06-07:istanbul-round-2-pow-swap")
-    ) -> Response[Exchange]:
+        self, reads: NamedDependency[ReadService], exchange_id: ID_PATHS["exchanges"], if_none_match: IfNoneMatch = None) -> Response[Exchange]:
         """One exchange."""
-        return json_response(reads.one(EXCHANGES, exchange_id))
+        return record_response(reads.one(EXCHANGES, exchange_id), if_none_match)
 
 
-class StatementController(Controller):
+class StatementController(write_operations(STATEMENTS)):
     path = "/v1/statements"
     tags = ["negotiations"]
 
@@ -215,9 +215,8 @@ class StatementController(Controller):
                             equals=filters(track_id=track, kind=kind))
         return list_response(reads, request, query, cursor)
 
-    @get("/{statement_id:str}", operation_id="getStatement", responses=problem_responses(*GET_PROBLEMS))
+    @get("/{statement_id:str}", operation_id="getStatement", responses={**problem_responses(*GET_PROBLEMS), **NOT_MODIFIED})
     async def get_statement(
-        self, reads: NamedDependency[ReadService], statement_id: event_id_path(ids.STATEMENT_PREFIX, "brief-2026-06-07:peskov-come-to-moscow")
-    ) -> Response[Statement]:
+        self, reads: NamedDependency[ReadService], statement_id: ID_PATHS["statements"], if_none_match: IfNoneMatch = None) -> Response[Statement]:
         """One statement."""
-        return json_response(reads.one(STATEMENTS, statement_id))
+        return record_response(reads.one(STATEMENTS, statement_id), if_none_match)

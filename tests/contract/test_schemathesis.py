@@ -4,6 +4,7 @@ stateful), with a fixed seed so a run is reproducible. Zero failures is the bar.
 The app runs in-process over a real, seeded temporary SQLite file.
 """
 
+import sqlite3
 import tempfile
 from pathlib import Path
 
@@ -13,32 +14,59 @@ from schemathesis.config import SchemathesisConfig
 
 from api import db
 from api.app import create_app
+from api.keys import KeyRepository, Scope
 from api.seeding import seed
 from api.settings import Settings
 
 SEED = 20260607
 
 
-def seeded_app_url() -> str:
+def seeded_store() -> tuple[str, str]:
+    """A seeded temporary store and an admin key for it (admin may call every operation)."""
     # Module-level because schemathesis collects one test per operation at import time.
     path = Path(tempfile.mkdtemp(prefix="parley-contract-")) / "parley.db"
     conn = db.connect(path)
     db.migrate(conn)
     seed(conn)
+    _, token = KeyRepository(conn).create("schemathesis", Scope.ADMIN)
+    pristine = sqlite3.connect(path.with_name("pristine.db"))
+    conn.backup(pristine)
+    pristine.close()
     conn.close()
-    return f"sqlite:///{path}"
+    return f"sqlite:///{path}", token
 
 
+DATABASE_URL, ADMIN_KEY = seeded_store()
+DATABASE_PATH = Path(DATABASE_URL.removeprefix("sqlite:///"))
+PRISTINE_PATH = DATABASE_PATH.with_name("pristine.db")
 CONFIG = SchemathesisConfig.from_dict(
     {
         "seed": SEED,
         "generation": {"deterministic": True, "max-examples": 60},
-        # Every built-in check is on by default; none is switched off here.
-        "checks": {},
+        # OpenAPI-aware auth: the key goes only where the schema asks for it, so `ignored_auth`
+        # can tell a valid credential from the invalid ones it generates.
+        "auth": {"openapi": {"apiKey": {"bearer": ADMIN_KEY}}},
+        # Every built-in check runs (ignored_auth and use_after_free included); two have their
+        # expected statuses widened, each for a rule that OpenAPI cannot express:
+        "checks": {
+            "positive_data_acceptance": {
+                "expected-statuses": [
+                    "2xx", "401", "403", "404", "409", "429",
+                    # 412/428: a schema-valid If-Match can still be stale, and the header is
+                    # required for corrections although it is optional for the other operations.
+                    "412", "428",
+                    # 422: a schema-valid body can name records that do not exist (referential
+                    # integrity), or break a cross-field rule such as end_date >= date.
+                    "422",
+                ]
+            },
+            "missing_required_header": {"expected-statuses": ["400", "401", "403", "406", "415", "422", "428"]},
+        },
     }
 )
 
-app = create_app(Settings(database_url=seeded_app_url()))
+# The rate limit is exercised by its own tests; here it would only turn fuzzing into 429s.
+app = create_app(Settings(database_url=DATABASE_URL, rate_limit_per_minute=1_000_000))
 schema = schemathesis.openapi.from_asgi("/schema/openapi.json", app, config=CONFIG)
 
 
@@ -48,8 +76,22 @@ def test_every_operation_conforms(case: schemathesis.Case) -> None:
     case.call_and_validate()
 
 
-APIWorkflow = schema.as_state_machine()
-TestStatefulWorkflows = APIWorkflow.TestCase
+def restore_seeded_state() -> None:
+    """Put the store back to its seeded state. Scenarios write, and Hypothesis replays each
+    scenario while shrinking; it needs every replay to start from the same data."""
+    # Through a connection of its own: the app's is opened and closed by its lifespan.
+    pristine, live = sqlite3.connect(PRISTINE_PATH), sqlite3.connect(DATABASE_PATH)
+    pristine.backup(live)
+    pristine.close()
+    live.close()
+
+
+class Workflows(schema.as_state_machine()):  # type: ignore[misc]
+    def setup(self) -> None:
+        restore_seeded_state()
+
+
+TestStatefulWorkflows = Workflows.TestCase
 TestStatefulWorkflows.settings = hypothesis.settings(
     max_examples=100, stateful_step_count=10, deadline=None, derandomize=True,
     suppress_health_check=list(hypothesis.HealthCheck),

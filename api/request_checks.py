@@ -1,7 +1,9 @@
-"""Reject query parameters an operation does not declare, or sends twice, instead of ignoring them.
+"""Checks every request passes before its parameters are parsed.
 
-Litestar validates the parameters a handler declares; a misspelt filter (`?trak=…`) would
-otherwise be dropped silently and the client would get unfiltered data.
+- Query parameters an operation does not declare, or single-valued ones sent twice, are a 400:
+  Litestar validates the parameters a handler declares, but a misspelt filter (`?trak=…`)
+  would otherwise be dropped silently and the client would get unfiltered data.
+- A body that is not declared as JSON is a 415 before anyone tries to decode it.
 """
 
 from typing import Any
@@ -11,6 +13,8 @@ from litestar.enums import ParamType
 from litestar.exceptions import ValidationException
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import ParameterKwarg
+
+from api.problems import problem
 
 _declared: dict[int, tuple[frozenset[str], frozenset[str]]] = {}
 
@@ -34,11 +38,23 @@ def declared_query(handler: HTTPRouteHandler) -> tuple[frozenset[str], frozenset
     return _declared[key]
 
 
-async def reject_undeclared_query(request: Request[Any, Any, Any]) -> None:
-    """`before_request` hook: 400 for unknown or repeated single-valued query parameters."""
-    if not request.query_params:
-        return
-    names, repeatable = declared_query(request.route_handler)  # type: ignore[arg-type]
+JSON_MEDIA_TYPES = frozenset({"application/json", "application/merge-patch+json"})
+
+
+async def check_request(request: Request[Any, Any, Any]) -> None:
+    """The app's `before_request` hook (Litestar runs only the innermost one, so there is one)."""
+    handler: HTTPRouteHandler = request.route_handler  # type: ignore[assignment]
+    if "data" in handler.parsed_fn_signature.parameters:
+        media_type = request.content_type[0]
+        if media_type not in JSON_MEDIA_TYPES:
+            raise problem(415, f"Send the body as application/json, not {media_type or 'no Content-Type'!r}.")
+    if request.query_params:
+        reject_undeclared_query(request, handler)
+
+
+def reject_undeclared_query(request: Request[Any, Any, Any], handler: HTTPRouteHandler) -> None:
+    """400 for unknown or repeated single-valued query parameters."""
+    names, repeatable = declared_query(handler)
     errors = []
     for key in request.query_params:
         if key not in names:

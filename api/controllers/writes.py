@@ -1,0 +1,122 @@
+"""Writes for every collection: create, correct, retract, restore, and each record's history.
+
+The eight collections share one write contract, so their controllers are made by one function
+from the registry in `api.collections` rather than written out eight times.
+"""
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.di import NamedDependency
+from litestar.enums import MediaType
+from litestar.openapi.spec import SecurityRequirement
+from litestar.params import HeaderParameter, JSONBody, QueryParameter
+
+from api.auth import require, request_key
+from api.collections import Collection
+from api.controllers.common import ID_PATHS, json_response
+from api.keys import Scope
+from api.params import Cursor, Limit
+from api.problems import problem_responses
+from api.reads import ReadService
+from api.writes import WriteResult, WriteService
+from schemas.writes import Retraction, RevisionPage
+
+HttpRequest = Request[Any, Any, Any]
+SECURITY: list[SecurityRequirement] = [{"apiKey": []}]
+WRITE_PROBLEMS = (400, 401, 403, 413, 415, 422, 429)
+
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(name="Idempotency-Key", pattern=r"^[\x21-\x7e]{1,255}$",
+                    description="Retrying a POST with the same key replays the first response instead of "
+                                "writing twice. Keys are kept for at least 24 hours."),
+]
+IfMatch = Annotated[
+    str | None,
+    HeaderParameter(name="If-Match", max_length=1024,
+                    description="The ETag of the version being changed. Required for corrections "
+                                "(428 without it); 412 when the record has changed since."),
+]
+RetractionReason = Annotated[str, QueryParameter(name="reason", min_length=3, max_length=1000,
+                                                 description="Why the record is retracted.")]
+
+
+def written(result: WriteResult) -> Response[Any]:
+    return Response(
+        content=result.body, media_type=MediaType.JSON, status_code=result.status_code,
+        headers={"ETag": result.etag, "Location": result.location},
+    )
+
+
+def write_operations(collection: Collection) -> type[Controller]:
+    """A controller base holding the write operations of one collection. Each read controller
+    inherits its collection's, so one controller owns each path (and its OPTIONS handler)."""
+    singular = "".join(part.title() for part in collection.record_kind.split("_"))
+    id_name = f"{collection.record_kind}_id"
+    IdPath = ID_PATHS[collection.name]
+    Create, Patch, Record = collection.create_type, collection.patch_type, collection.record_type
+
+    class WriteOperations(Controller):
+
+        @post("/", operation_id=f"create{singular}", guards=[require(Scope.WRITE)], security=SECURITY,
+              description=f"Record a new {collection.record_kind}. Needs a `write` key.",
+              responses=problem_responses(*WRITE_PROBLEMS, 409))
+        async def create(
+            self, writes: NamedDependency[WriteService], request: HttpRequest, data: JSONBody[Create],  # type: ignore[valid-type]
+            idempotency_key: IdempotencyKey = None,
+        ) -> Response[Record]:  # type: ignore[valid-type]
+            key = request_key(request)
+            assert key is not None  # the guard let the request through
+            return written(writes.create(collection, data, key.id, idempotency_key))
+
+        @patch(f"/{{{id_name}:str}}", operation_id=f"correct{singular}", guards=[require(Scope.WRITE)],
+               security=SECURITY,
+               description=f"Correct a {collection.record_kind}: send only the fields that change, and a reason. "
+                           "Needs a `write` key and If-Match.",
+               responses=problem_responses(*WRITE_PROBLEMS, 404, 412, 428))
+        async def correct(
+            self, writes: NamedDependency[WriteService], request: HttpRequest, data: JSONBody[Patch],  # type: ignore[valid-type]
+            record_id: IdPath, if_match: IfMatch = None,
+        ) -> Response[Record]:  # type: ignore[valid-type]
+            key = request_key(request)
+            assert key is not None
+            return written(writes.correct(collection, record_id, data, if_match, key.id))
+
+        @delete(f"/{{{id_name}:str}}", operation_id=f"retract{singular}", guards=[require(Scope.ADMIN)],
+                security=SECURITY, status_code=204,
+                description=f"Retract a {collection.record_kind}: it then answers 404, but its history stays "
+                            "and it can be restored. Needs an `admin` key.",
+                responses=problem_responses(*WRITE_PROBLEMS, 404, 412))
+        async def retract(
+            self, writes: NamedDependency[WriteService], request: HttpRequest, reason: RetractionReason,
+            record_id: IdPath, if_match: IfMatch = None,
+        ) -> None:
+            key = request_key(request)
+            assert key is not None
+            writes.retract(collection, record_id, reason, if_match, key.id)
+
+        @post(f"/{{{id_name}:str}}/restore", operation_id=f"restore{singular}", guards=[require(Scope.ADMIN)],
+              security=SECURITY, status_code=200,
+              description=f"Bring back a retracted {collection.record_kind} as a new revision. Needs an `admin` key.",
+              responses=problem_responses(*WRITE_PROBLEMS, 404, 409))
+        async def restore(
+            self, writes: NamedDependency[WriteService], request: HttpRequest, data: JSONBody[Retraction], record_id: IdPath
+        ) -> Response[Record]:  # type: ignore[valid-type]
+            key = request_key(request)
+            assert key is not None
+            return written(writes.restore(collection, record_id, data.reason, key.id))
+
+        @get(f"/{{{id_name}:str}}/revisions", operation_id=f"list{singular}Revisions",
+             description=f"Every revision of a {collection.record_kind}, oldest first, retracted ones included.",
+             responses=problem_responses(400, 404))
+        async def revisions(
+            self, reads: NamedDependency[ReadService], request: HttpRequest, record_id: IdPath, limit: Limit = 50,
+            cursor: Cursor = None,
+        ) -> Response[RevisionPage]:
+            body = reads.revision_page(collection, record_id, limit, cursor, request.url.path,
+                                       request.query_params.multi_items())
+            return json_response(body)
+
+    WriteOperations.__name__ = WriteOperations.__qualname__ = f"{singular}WriteOperations"
+    return WriteOperations
