@@ -68,6 +68,12 @@ def from_http(exc: HTTPException) -> ProblemDetailsException:
     )
 
 
+def from_deep_nesting(exc: RecursionError) -> ProblemDetailsException:
+    # msgspec raises RecursionError for JSON nested past its depth limit while Litestar decodes a
+    # body. Parley's own code does not recurse, so this is the client's document, not a bug.
+    return problem(400, "The JSON body is nested too deeply.")
+
+
 def from_unexpected(exc: Exception) -> ProblemDetailsException:
     logger.exception("unhandled error", exc_info=exc)
     return problem(500, "The server failed to answer this request; it has been logged.")
@@ -79,6 +85,7 @@ def problem_details_plugin() -> ProblemDetailsPlugin:
             exception_to_problem_detail_map={
                 ValidationException: from_validation,
                 HTTPException: from_http,
+                RecursionError: from_deep_nesting,
                 Exception: from_unexpected,
             }
         )

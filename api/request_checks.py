@@ -6,7 +6,7 @@
 - A body that is not declared as JSON is a 415 before anyone tries to decode it.
 """
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from litestar import Request
 from litestar.enums import ParamType
@@ -16,25 +16,32 @@ from litestar.params import ParameterKwarg
 
 from api.problems import problem
 
-_declared: dict[int, tuple[frozenset[str], frozenset[str]]] = {}
+class DeclaredQuery(NamedTuple):
+    names: frozenset[str]
+    repeatable: frozenset[str]  # list-typed: `?kind=round&kind=exchange`
+    typed: frozenset[str]  # not plain strings: lax parsing would read `null` as "absent"
 
 
-def declared_query(handler: HTTPRouteHandler) -> tuple[frozenset[str], frozenset[str]]:
-    """(all query names, names that may repeat) of a handler, read once from its signature."""
+_declared: dict[int, DeclaredQuery] = {}
+
+
+def declared_query(handler: HTTPRouteHandler) -> DeclaredQuery:
+    """The query parameters a handler declares, read once from its signature."""
     key = id(handler)
     if key not in _declared:
-        names, repeatable = set(), set()
+        names, repeatable, typed = set(), set(), set()
         for name, field in handler.parsed_fn_signature.parameters.items():
             kwarg = field.kwarg_definition
             if not isinstance(kwarg, ParameterKwarg) or kwarg.param_type is not ParamType.QUERY:
                 continue
             alias = kwarg.name or name
             names.add(alias)
-            if field.is_non_string_sequence or (field.is_optional and any(
-                a.is_non_string_sequence for a in field.inner_types
-            )):
+            inner = [a for a in field.inner_types if not a.is_none_type] if field.is_optional else [field]
+            if any(a.is_non_string_sequence for a in inner):
                 repeatable.add(alias)
-        _declared[key] = (frozenset(names), frozenset(repeatable))
+            if not all(a.annotation is str for a in inner):
+                typed.add(alias)
+        _declared[key] = DeclaredQuery(frozenset(names), frozenset(repeatable), frozenset(typed))
     return _declared[key]
 
 
@@ -54,12 +61,16 @@ async def check_request(request: Request[Any, Any, Any]) -> None:
 
 def reject_undeclared_query(request: Request[Any, Any, Any], handler: HTTPRouteHandler) -> None:
     """400 for unknown or repeated single-valued query parameters."""
-    names, repeatable = declared_query(handler)
+    declared = declared_query(handler)
     errors = []
     for key in request.query_params:
-        if key not in names:
+        values = request.query_params.getall(key)
+        if key not in declared.names:
             errors.append({"key": key, "source": "query", "message": "unknown query parameter"})
-        elif key not in repeatable and len(request.query_params.getall(key)) > 1:
+        elif key not in declared.repeatable and len(values) > 1:
             errors.append({"key": key, "source": "query", "message": "given more than once"})
+        elif key in declared.typed and "null" in values:
+            # msgspec's lax conversion turns "null" into None, which would drop the filter.
+            errors.append({"key": key, "source": "query", "message": "`null` is not a value; leave the parameter out"})
     if errors:
         raise ValidationException(detail="Invalid query parameters.", extra=errors)
