@@ -25,14 +25,16 @@ from api.controllers.records import (
     TrackController,
 )
 from api.controllers.changes import changes
+from api.controllers.forecasts import ForecastController
 from api.controllers.system import health
 from api.controllers.timeline import timeline
 from api.problems import problem_details_plugin
 from api.request_checks import check_request
 from api.auth import rate_limit_identity, require_any_key
 from api.keys import KeyRepository
-from api.openapi_links import add_record_links
+from api.openapi_extras import add_export_media_types, add_record_links
 from api.rate_limit import RetryAfterRateLimitMiddleware
+from api.forecasts import ForecastService
 from api.reads import ReadService
 from api.settings import Settings, get_settings, sqlite_path
 from api.store import RecordRepository
@@ -52,6 +54,10 @@ def provide_writes(state: State) -> WriteService:
     return state.writes
 
 
+def provide_forecasts(state: State) -> ForecastService:
+    return state.forecasts
+
+
 def openapi_config() -> OpenAPIConfig:
     return OpenAPIConfig(
         title="Parley",
@@ -65,6 +71,7 @@ def openapi_config() -> OpenAPIConfig:
             Tag(name="timeline", description="Every event record in one date-ordered feed."),
             Tag(name="reference", description="Actors and sources."),
             Tag(name="changes", description="The revision feed for mirrors."),
+            Tag(name="forecasts", description="Will a track hold its next round within H weeks? Model, scenarios, backtest."),
             Tag(name="system", description="Health."),
         ],
         use_handler_docstrings=True,
@@ -91,15 +98,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.api_keys = KeyRepository(conn)
         app.state.reads = ReadService(RecordRepository(conn))
         app.state.writes = WriteService(conn, app.state.reads)
+        app.state.forecasts = ForecastService.open(sqlite_path(settings.database_url))
 
     def close_store(app: Litestar) -> None:
+        app.state.forecasts.close()
         app.state.conn.close()
 
     def read_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
-        # Writes carry their own scope guards; this makes every other operation need some key.
-        # /health and the OpenAPI document stay public so probes and integrators can reach them.
+        # Every operation needs some key (writes check their scope on top); /health and the
+        # OpenAPI document stay public so probes and integrators can reach them.
         public = handler.opt.get("public") is True or connection.url.path.startswith("/schema")
-        if connection.scope.get("method") in ("GET", "HEAD") and not public:
+        if not public and connection.scope.get("method") != "OPTIONS":
             require_any_key(connection, handler)
 
     rate_limit = RateLimitConfig(
@@ -113,10 +122,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             ActorController, SourceController, FrontController, FrontReportController, TrackController,
             RoundController, ExchangeController, StatementController, timeline, changes, health,
+            ForecastController,
         ],
         dependencies={
             "reads": Provide(provide_reads, sync_to_thread=False),
             "writes": Provide(provide_writes, sync_to_thread=False),
+            "forecasts": Provide(provide_forecasts, sync_to_thread=False),
         },
         guards=[read_guard] if settings.reads_require_key else [],
         middleware=[AllowHeaderMiddleware(), rate_limit.middleware],
@@ -134,4 +145,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
         debug=False,
     )
     add_record_links(app.openapi_schema)
+    add_export_media_types(app.openapi_schema)
     return app

@@ -2,6 +2,8 @@
 
 import json
 import sqlite3
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -138,5 +140,132 @@ def keys_revoke(key_id: str) -> None:
     if not revoked:
         raise click.ClickException(f"no active key {key_id!r}")
     click.echo(f"revoked {key_id}")
+
+
+@main.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--collection", type=click.Choice(["actors", "sources", "fronts", "tracks", "rounds", "exchanges",
+                                                 "statements", "front-reports"]),
+              help="The rows' collection; NDJSON rows may instead carry a `collection` field.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "ndjson", "acled"]),
+              help="Default: from the extension (.csv, .ndjson). acled: weekly front reports from an ACLED export.")
+@click.option("--skip-invalid", is_flag=True, help="Write the valid rows and report the invalid ones.")
+@click.option("--front-map", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help='acled only: JSON {"ACLED admin1": "front id"} over the default map; null drops an oblast.')
+def import_command(file: Path, collection: str | None, fmt: str | None, skip_invalid: bool,
+                   front_map: Path | None) -> None:
+    """Import records from a CSV or NDJSON file, or an ACLED export as weekly front reports.
+
+    Rows match stored records by external_id (events) or id: identical rows are left alone,
+    changed ones become `correct` revisions. Any invalid row stops the whole import unless
+    --skip-invalid; the import is one transaction either way.
+    """
+    import sys
+    from contextlib import AbstractContextManager, nullcontext
+
+    from api import imports
+
+    if fmt == "acled" and collection is not None:
+        raise click.UsageError("--collection does not apply to --format acled (it makes front reports)")
+    if fmt != "acled" and front_map is not None:
+        raise click.UsageError("--front-map applies only to --format acled")
+    tty = sys.stdout.isatty()
+    conn = open_store()
+    try:
+        try:
+            if fmt == "acled":
+                oblasts = imports.read_front_map(front_map)
+                missing = imports.missing_fronts(conn, oblasts)
+                if missing:
+                    raise click.ClickException(f"the front map names fronts the store does not hold: "
+                                               f"{', '.join(missing)}; create them first (POST /v1/fronts, or "
+                                               f"parley import --collection fronts)")
+                status: AbstractContextManager[object] = nullcontext()
+                if tty:
+                    from rich.console import Console
+
+                    status = Console().status(f"aggregating {file.name}")
+                with status:
+                    rows = imports.parse_acled(file, oblasts)
+            else:
+                rows = imports.parse_file(file, fmt)
+        except imports.ImportFileError as error:
+            raise click.ClickException(str(error)) from error
+
+        progress: AbstractContextManager[object] = nullcontext()
+        ticks = [imports.no_tick, imports.no_tick]
+        if tty:
+            from rich.progress import Progress
+
+            bar = Progress(transient=True)
+            tasks = [bar.add_task(label, total=len(rows)) for label in ("checking", "writing")]
+            ticks = [lambda task=task: bar.advance(task) for task in tasks]
+            progress = bar
+        with progress:
+            summary = imports.run_import(conn, rows, reason=f"import {file.name}", collection=collection,
+                                         skip_invalid=skip_invalid, validate_tick=ticks[0], write_tick=ticks[1])
+    finally:
+        conn.close()
+    for error in summary.errors:
+        click.echo(str(error), err=True)
+    click.echo(summary.line() + ("" if summary.written else "; nothing written"))
+    if summary.rejected and not skip_invalid:
+        sys.exit(1)
+
+
+@main.command("forecast")
+@click.argument("track")
+@click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]),
+              help="Use the records reported by this day (default: today, UTC).")
+@click.option("--horizon", "horizons", type=click.IntRange(1, 52), multiple=True,
+              help="Weeks ahead, 1-52; repeat for several (default: 2, 4, 8, 13).")
+def forecast_command(track: str, as_of: datetime | None, horizons: tuple[int, ...]) -> None:
+    """P(TRACK holds its next round within H weeks): what GET /v1/forecasts/tracks/TRACK answers."""
+    from api.forecasts import ForecastService, render_forecast
+
+    service = ForecastService(open_store())
+    try:
+        body = forecast_answer(lambda: service.forecast(track, as_of.date() if as_of else None, horizons))
+    finally:
+        service.close()
+    print_renderables(render_forecast(body))
+
+
+@main.command("backtest")
+def backtest_command() -> None:
+    """The rolling-origin backtest of the forecaster: what GET /v1/forecasts/backtest answers."""
+    from rich.progress import Progress
+
+    from api.forecasts import ForecastService, render_backtest
+
+    service = ForecastService(open_store())
+    try:
+        with Progress(transient=True) as progress:
+            task = progress.add_task("backtest origins", total=None)
+            body = forecast_answer(lambda: service.backtest(
+                on_origin=lambda done, total: progress.update(task, completed=done, total=total)))
+    finally:
+        service.close()
+    print_renderables(render_backtest(body))
+
+
+def forecast_answer(call: Callable[[], bytes]) -> bytes:
+    """The answer, or the API's problem detail as the command's error."""
+    from litestar.plugins.problem_details import ProblemDetailsException
+
+    try:
+        return call()
+    except ProblemDetailsException as problem:
+        raise click.ClickException(str(problem.detail)) from problem
+
+
+def print_renderables(renderables: list[object]) -> None:
+    from rich.console import Console
+
+    console = Console()
+    for renderable in renderables:
+        console.print(renderable)
+
+
 if __name__ == "__main__":
     main()

@@ -5,6 +5,7 @@ from typing import Annotated
 
 from litestar.params import QueryParameter
 
+from api.exports import ExportFormat
 from api.paging import CURSOR_PATTERN
 from schemas.types import SLUG_PATTERN
 
@@ -23,3 +24,20 @@ AsOf = Annotated[
 TrackFilter = Annotated[str | None, QueryParameter(name="track", pattern=SLUG_PATTERN, max_length=64, description="Only records of this track.")]
 FrontFilter = Annotated[str | None, QueryParameter(name="front", pattern=SLUG_PATTERN, max_length=64, description="Only records of this front.")]
 ActorFilter = Annotated[str | None, QueryParameter(name="actor", pattern=SLUG_PATTERN, max_length=64, description="Only records involving this actor.")]
+
+Format = Annotated[
+    ExportFormat | None,
+    QueryParameter(
+        name="format",
+        description="json (default), csv, ndjson or parquet; overrides Accept. Tables flatten list fields "
+        "(`;`-joined in CSV); the timeline's tables name a record's own `kind` `subkind`.",
+    ),
+]
+Everything = Annotated[
+    bool,
+    QueryParameter(
+        name="all",
+        description="Return every matching record from `cursor` on instead of one page (streamed; `limit` "
+        "then only sets the batch size).",
+    ),
+]

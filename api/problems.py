@@ -22,7 +22,15 @@ DESCRIPTIONS = {
     400: "Malformed or unknown query parameter, path parameter or header.",
     404: "No such record, or no such route.",
     405: "The route exists but does not accept this method.",
+    401: "No API key, or a key that is not valid.",
+    403: "The API key's scope does not allow this operation.",
+    409: "The request conflicts with the current state (a duplicate, or a request still in flight).",
+    412: "If-Match names a version that is no longer current.",
+    413: "The request body is over 64 KiB.",
+    415: "The request body is not JSON.",
     422: "The request body is well-formed JSON but not a valid record.",
+    428: "The operation needs If-Match.",
+    429: "Too many requests: see Retry-After.",
 }
 
 

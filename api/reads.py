@@ -5,7 +5,7 @@ decoded, because their `status` and `last_round_on` depend on the read's `as_of`
 """
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import msgspec
 
@@ -88,28 +88,37 @@ class ReadService:
     def __init__(self, records: RecordRepository) -> None:
         self.records = records
 
-    def list_page(
-        self, query: ListQuery, cursor: str | None, path: str, params: Iterable[tuple[str, str]]
-    ) -> bytes:
-        """One page of a collection, or of the timeline when `query.collection` is None."""
-        query.after = decode_cursor(cursor) if cursor else None
-        rows, last = split_page(self.records.rows(query), query.limit)
-        items = [row.body for row in rows] if query.collection else [timeline_item(row) for row in rows]
-        return page_body(items, next_link(path, params, last) if last else None)
+    def select(self, query: ListQuery, track_status: TrackStatus | None = None) -> tuple[list[bytes], StoredRow | None]:
+        """One batch of items as served (encoded JSON), and the last row when more follow.
 
-    def track_page(
-        self, query: ListQuery, status: TrackStatus | None, cursor: str | None, path: str,
-        params: Iterable[tuple[str, str]],
-    ) -> bytes:
-        """Tracks with their derived status; filtering on it happens after derivation."""
+        `query.after` and `query.limit` say where the batch starts and how long it is. Timeline
+        items come wrapped with their kind; tracks gain their derived status, and filtering on
+        that status happens after derivation.
+        """
+        if query.collection is TRACKS:
+            # Tracks are a small reference collection: derive every candidate, then cut the batch.
+            rows = self.records.rows(query, unbounded=True)
+            documents = self._with_track_status(rows, query.as_of)
+            kept = [(row, doc) for row, doc in zip(rows, documents)
+                    if track_status is None or doc["status"] == track_status.value]
+            page, last = split_page([row for row, _ in kept], query.limit)
+            return [_encode(doc) for _, doc in kept[: len(page)]], last
+        rows, last = split_page(self.records.rows(query), query.limit)
+        if query.collection is None:
+            return [timeline_item(row) for row in rows], last
+        return [row.body for row in rows], last
+
+    def batches(self, query: ListQuery, cursor: str | None, track_status: TrackStatus | None = None) -> Iterator[list[bytes]]:
+        """Every item from `cursor` on, `query.limit` at a time; each batch is its own query, so
+        nothing holds the store open between them."""
         query.after = decode_cursor(cursor) if cursor else None
-        # Tracks are a small reference collection: derive every candidate, then cut the page.
-        rows = self.records.rows(query, unbounded=True)
-        documents = self._with_track_status(rows, query.as_of)
-        kept = [(row, doc) for row, doc in zip(rows, documents) if status is None or doc["status"] == status.value]
-        page, last = split_page([row for row, _ in kept], query.limit)
-        bodies = [_encode(doc) for _, doc in kept[: len(page)]]
-        return page_body(bodies, next_link(path, params, last) if last else None)
+        while True:
+            items, last = self.select(query, track_status)
+            if items:
+                yield items
+            if last is None:
+                return
+            query.after = Position(last.sort_key, last.id)
 
     def revision_page(
         self, collection: Collection, record_id: str, limit: int, cursor: str | None, path: str,

@@ -9,14 +9,17 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, PathParameter
 
 from api.conditional import etag, if_none_match_holds
+from api.exports import TIMELINE_TYPES, ExportFormat, list_export
 from api.reads import ReadService
 from api.store import ListQuery
 from schemas import ids
 from schemas.ids import derived_id
 from schemas.types import SLUG_PATTERN
+from schemas.vocab import TrackStatus
 
-LIST_PROBLEMS = (400,)
-GET_PROBLEMS = (400, 404)
+# 429: every operation is rate-limited.
+LIST_PROBLEMS = (400, 429)
+GET_PROBLEMS = (400, 404, 429)
 
 def slug_path(name: str, example: str) -> Any:
     """The path parameter of a reference collection; the example is a seeded record's id."""
@@ -63,8 +66,13 @@ def record_response(body: bytes, if_none_match: str | None, status_code: int = 2
 NOT_MODIFIED = {304: ResponseSpec(data_container=None, description="The client's copy (If-None-Match) is current.")}
 
 
-def list_response(service: ReadService, request: Request[Any, Any, Any], query: ListQuery, cursor: str | None) -> Response[Any]:
-    return json_response(service.list_page(query, cursor, request.url.path, request.query_params.multi_items()))
+def list_response(
+    service: ReadService, request: Request[Any, Any, Any], query: ListQuery, cursor: str | None,
+    requested: ExportFormat | None, everything: bool, track_status: TrackStatus | None = None,
+) -> Response[Any]:
+    """The one way a list operation answers: a page or everything, in the negotiated format."""
+    record_types = (query.collection.record_type,) if query.collection else TIMELINE_TYPES
+    return list_export(service, request, query, cursor, requested, everything, record_types, track_status)
 
 
 # The id path parameter of each collection, named `<kind>_id`; examples are seeded brief records.

@@ -18,8 +18,9 @@ from api.controllers.common import (
     list_response,
     record_response,
 )
-from api.params import ActorFilter, AsOf, Cursor, DateFrom, DateTo, FrontFilter, Limit, TrackFilter
+from api.params import Everything, Format, ActorFilter, AsOf, Cursor, DateFrom, DateTo, FrontFilter, Limit, TrackFilter
 from api.problems import problem_responses
+from api.intensity import front_intensity
 from api.reads import ReadService
 from api.store import ListQuery
 from schemas.pages import (
@@ -32,6 +33,7 @@ from schemas.pages import (
     StatementPage,
     TrackPage,
 )
+from schemas.series import FrontIntensity, Interval
 from schemas.records import Actor, Exchange, Front, FrontReport, Round, Source, Statement, Track
 from schemas.vocab import (
     ActorKind,
@@ -67,9 +69,10 @@ class ActorController(write_operations(ACTORS)):
         self, request: Request_, reads: NamedDependency[ReadService],
         kind: Annotated[ActorKind | None, QueryParameter(description="Only actors of this kind.")] = None,
         limit: Limit = 50, cursor: Cursor = None,
+        export_format: Format = None, all_: Everything = False,
     ) -> Response[ActorPage]:
         """States, people, organisations and media named by the records, by id."""
-        return list_response(reads, request, ListQuery(ACTORS, limit, equals=filters(kind=kind)), cursor)
+        return list_response(reads, request, ListQuery(ACTORS, limit, equals=filters(kind=kind)), cursor, export_format, all_)
 
     @get("/{actor_id:str}", operation_id="getActor", responses={**problem_responses(*GET_PROBLEMS), **NOT_MODIFIED})
     async def get_actor(self, reads: NamedDependency[ReadService], actor_id: ID_PATHS["actors"], if_none_match: IfNoneMatch = None) -> Response[Actor]:
@@ -85,9 +88,10 @@ class SourceController(write_operations(SOURCES)):
     async def list_sources(
         self, request: Request_, reads: NamedDependency[ReadService], from_: DateFrom = None, to: DateTo = None,
         as_of: AsOf = None, limit: Limit = 50, cursor: Cursor = None,
+        export_format: Format = None, all_: Everything = False,
     ) -> Response[SourcePage]:
         """Publications cited by the records, by id; `from`, `to` and `as_of` read `published_on`."""
-        return list_response(reads, request, dated_query(SOURCES, limit, from_, to, as_of=as_of), cursor)
+        return list_response(reads, request, dated_query(SOURCES, limit, from_, to, as_of=as_of), cursor, export_format, all_)
 
     @get("/{source_id:str}", operation_id="getSource", responses={**problem_responses(*GET_PROBLEMS), **NOT_MODIFIED})
     async def get_source(self, reads: NamedDependency[ReadService], source_id: ID_PATHS["sources"], if_none_match: IfNoneMatch = None) -> Response[Source]:
@@ -101,15 +105,26 @@ class FrontController(write_operations(FRONTS)):
 
     @get("/", operation_id="listFronts", responses=problem_responses(*LIST_PROBLEMS))
     async def list_fronts(
-        self, request: Request_, reads: NamedDependency[ReadService], limit: Limit = 50, cursor: Cursor = None
+        self, request: Request_, reads: NamedDependency[ReadService], limit: Limit = 50, cursor: Cursor = None,
+        export_format: Format = None, all_: Everything = False,
     ) -> Response[FrontPage]:
         """Front-line axes, by id."""
-        return list_response(reads, request, ListQuery(FRONTS, limit), cursor)
+        return list_response(reads, request, ListQuery(FRONTS, limit), cursor, export_format, all_)
 
     @get("/{front_id:str}", operation_id="getFront", responses={**problem_responses(*GET_PROBLEMS), **NOT_MODIFIED})
     async def get_front(self, reads: NamedDependency[ReadService], front_id: ID_PATHS["fronts"], if_none_match: IfNoneMatch = None) -> Response[Front]:
         """One front."""
         return record_response(reads.one(FRONTS, front_id), if_none_match)
+
+
+    @get("/{front_id:str}/intensity", operation_id="getFrontIntensity", responses=problem_responses(*GET_PROBLEMS))
+    async def get_front_intensity(
+        self, reads: NamedDependency[ReadService], front_id: ID_PATHS["fronts"],
+        interval: Annotated[Interval, QueryParameter(description="Bucket per ISO week or per month.")] = Interval.WEEK,
+        from_: DateFrom = None, to: DateTo = None, as_of: AsOf = None,
+    ) -> FrontIntensity:
+        """A front's reports per week or month: counts, summed figures and statuses, for dashboards."""
+        return front_intensity(reads, front_id, interval, from_, to, as_of)
 
 
 class FrontReportController(write_operations(FRONT_REPORTS)):
@@ -121,10 +136,11 @@ class FrontReportController(write_operations(FRONT_REPORTS)):
         self, request: Request_, reads: NamedDependency[ReadService], front: FrontFilter = None,
         status: Annotated[FrontStatus | None, QueryParameter(description="Only reports with this status.")] = None,
         from_: DateFrom = None, to: DateTo = None, as_of: AsOf = None, limit: Limit = 50, cursor: Cursor = None,
+        export_format: Format = None, all_: Everything = False,
     ) -> Response[FrontReportPage]:
         """Reports on the state of each front, in date order."""
         query = dated_query(FRONT_REPORTS, limit, from_, to, as_of=as_of, equals=filters(front_id=front, status=status))
-        return list_response(reads, request, query, cursor)
+        return list_response(reads, request, query, cursor, export_format, all_)
 
     @get("/{front_report_id:str}", operation_id="getFrontReport", responses={**problem_responses(*GET_PROBLEMS), **NOT_MODIFIED})
     async def get_front_report(
@@ -143,12 +159,12 @@ class TrackController(write_operations(TRACKS)):
         status: Annotated[TrackStatus | None, QueryParameter(description="Only tracks with this derived status.")] = None,
         coverage: Annotated[Coverage | None, QueryParameter(description="Only tracks with this coverage.")] = None,
         as_of: AsOf = None, limit: Limit = 50, cursor: Cursor = None,
+        export_format: Format = None, all_: Everything = False,
     ) -> Response[TrackPage]:
         """Negotiation tracks, by id, with status derived from what was reported by `as_of`."""
         # The store keeps a track's coverage in its generic `status` column (see api.collections).
         query = ListQuery(TRACKS, limit, equals=filters(status=coverage), actor=actor, as_of=as_of)
-        body = reads.track_page(query, status, cursor, request.url.path, request.query_params.multi_items())
-        return json_response(body)
+        return list_response(reads, request, query, cursor, export_format, all_, track_status=status)
 
     @get("/{track_id:str}", operation_id="getTrack", responses={**problem_responses(*GET_PROBLEMS), **NOT_MODIFIED})
     async def get_track(self, reads: NamedDependency[ReadService], track_id: ID_PATHS["tracks"], if_none_match: IfNoneMatch = None, as_of: AsOf = None) -> Response[Track]:
@@ -165,11 +181,12 @@ class RoundController(write_operations(ROUNDS)):
         self, request: Request_, reads: NamedDependency[ReadService], track: TrackFilter = None, actor: ActorFilter = None,
         outcome: Annotated[Outcome | None, QueryParameter(description="Only rounds with this outcome.")] = None,
         from_: DateFrom = None, to: DateTo = None, as_of: AsOf = None, limit: Limit = 50, cursor: Cursor = None,
+        export_format: Format = None, all_: Everything = False,
     ) -> Response[RoundPage]:
         """Rounds of talks, in date order (rounds of unknown date first)."""
         query = dated_query(ROUNDS, limit, from_, to, as_of=as_of, actor=actor,
                             equals=filters(track_id=track, outcome=outcome))
-        return list_response(reads, request, query, cursor)
+        return list_response(reads, request, query, cursor, export_format, all_)
 
     @get("/{round_id:str}", operation_id="getRound", responses={**problem_responses(*GET_PROBLEMS), **NOT_MODIFIED})
     async def get_round(self, reads: NamedDependency[ReadService], round_id: ID_PATHS["rounds"], if_none_match: IfNoneMatch = None) -> Response[Round]:
@@ -187,11 +204,12 @@ class ExchangeController(write_operations(EXCHANGES)):
         kind: Annotated[ExchangeKind | None, QueryParameter(description="Only exchanges of this kind.")] = None,
         status: Annotated[ExchangeStatus | None, QueryParameter(description="Only exchanges with this status.")] = None,
         from_: DateFrom = None, to: DateTo = None, as_of: AsOf = None, limit: Limit = 50, cursor: Cursor = None,
+        export_format: Format = None, all_: Everything = False,
     ) -> Response[ExchangePage]:
         """Exchanges of prisoners, bodies or civilians, in date order."""
         query = dated_query(EXCHANGES, limit, from_, to, as_of=as_of, actor=actor,
                             equals=filters(track_id=track, kind=kind, status=status))
-        return list_response(reads, request, query, cursor)
+        return list_response(reads, request, query, cursor, export_format, all_)
 
     @get("/{exchange_id:str}", operation_id="getExchange", responses={**problem_responses(*GET_PROBLEMS), **NOT_MODIFIED})
     async def get_exchange(
@@ -209,11 +227,12 @@ class StatementController(write_operations(STATEMENTS)):
         self, request: Request_, reads: NamedDependency[ReadService], track: TrackFilter = None, actor: ActorFilter = None,
         kind: Annotated[StatementKind | None, QueryParameter(description="Only statements of this kind.")] = None,
         from_: DateFrom = None, to: DateTo = None, as_of: AsOf = None, limit: Limit = 50, cursor: Cursor = None,
+        export_format: Format = None, all_: Everything = False,
     ) -> Response[StatementPage]:
         """Proposals, rejections, assessments and other statements, in date order."""
         query = dated_query(STATEMENTS, limit, from_, to, as_of=as_of, actor=actor,
                             equals=filters(track_id=track, kind=kind))
-        return list_response(reads, request, query, cursor)
+        return list_response(reads, request, query, cursor, export_format, all_)
 
     @get("/{statement_id:str}", operation_id="getStatement", responses={**problem_responses(*GET_PROBLEMS), **NOT_MODIFIED})
     async def get_statement(

@@ -8,7 +8,7 @@ from litestar.params import QueryParameter
 
 from api.controllers.common import LIST_PROBLEMS, list_response
 from api.controllers.records import dated_query, filters
-from api.params import ActorFilter, AsOf, Cursor, DateFrom, DateTo, FrontFilter, Limit, TrackFilter
+from api.params import Everything, Format, ActorFilter, AsOf, Cursor, DateFrom, DateTo, FrontFilter, Limit, TrackFilter
 from api.problems import problem_responses
 from api.reads import ReadService
 from schemas.pages import TimelinePage
@@ -21,9 +21,10 @@ async def timeline(
     actor: ActorFilter = None,
     kind: Annotated[list[EventKind] | None, QueryParameter(description="Only these record kinds; repeat to combine.")] = None,
     from_: DateFrom = None, to: DateTo = None, as_of: AsOf = None, limit: Limit = 50, cursor: Cursor = None,
+    export_format: Format = None, all_: Everything = False,
 ) -> Response[TimelinePage]:
     """Rounds, exchanges, statements and front reports together, in date order."""
     kinds = tuple(dict.fromkeys(k.value for k in kind or ()))
     query = dated_query(None, limit, from_, to, as_of=as_of, actor=actor, kinds=kinds,
                         equals=filters(track_id=track, front_id=front))
-    return list_response(reads, request, query, cursor)
+    return list_response(reads, request, query, cursor, export_format, all_)

@@ -128,7 +128,7 @@ def write_operations(collection: Collection) -> type[Controller]:
 
         @get(f"/{{{id_name}:str}}/revisions", operation_id=f"list{singular}Revisions",
              description=f"Every revision of a {collection.record_kind}, oldest first, retracted ones included.",
-             responses=problem_responses(400, 404))
+             responses=problem_responses(400, 404, 429))
         async def revisions(
             self, reads: NamedDependency[ReadService], request: HttpRequest, record_id: IdPath, limit: Limit = 50,
             cursor: Cursor = None,

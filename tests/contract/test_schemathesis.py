@@ -42,6 +42,9 @@ PRISTINE_PATH = DATABASE_PATH.with_name("pristine.db")
 CONFIG = SchemathesisConfig.from_dict(
     {
         "seed": SEED,
+        # A cold backtest takes seconds on a loaded 2-core machine; the default 10 s per request
+        # has been seen to run out. Slowness is measured in bench/, not failed here.
+        "request-timeout": 60,
         "generation": {"deterministic": True, "max-examples": 60},
         # OpenAPI-aware auth: the key goes only where the schema asks for it, so `ignored_auth`
         # can tell a valid credential from the invalid ones it generates.

@@ -1,0 +1,196 @@
+"""Lists in other formats: CSV, NDJSON and Parquet besides JSON, one page or the whole result.
+
+The format comes from `format=` or, failing that, from `Accept`. A whole result (`all=true`)
+streams batch by batch for JSON, CSV and NDJSON, so memory stays flat however large it is;
+Parquet is a file with its footer at the end, so it is built in memory before it is sent.
+Tables (CSV, Parquet) are built with polars from the record's own Struct, so their columns and
+types follow the schema: list fields become `;`-joined text in CSV (as `parley import` reads
+them) and list columns in Parquet.
+"""
+
+import datetime as dt
+import io
+from collections.abc import AsyncIterator, Iterable, Iterator
+from enum import StrEnum
+from typing import Any
+
+import msgspec
+import polars as pl
+from litestar import Request, Response
+from litestar.response import Stream
+
+from api.paging import decode_cursor, next_link, page_body
+from api.reads import ReadService
+from api.store import ListQuery
+from schemas.records import Exchange, FrontReport, Round, Statement
+from schemas.vocab import TrackStatus
+
+# With `all=true`, items are read and sent this many at a time.
+BATCH_SIZE = 1000
+_decode = msgspec.json.Decoder().decode
+
+
+class ExportFormat(StrEnum):
+    JSON = "json"
+    CSV = "csv"
+    NDJSON = "ndjson"
+    PARQUET = "parquet"
+
+
+MEDIA_TYPES = {
+    ExportFormat.JSON: "application/json",
+    ExportFormat.CSV: "text/csv; charset=utf-8",
+    ExportFormat.NDJSON: "application/x-ndjson",
+    ExportFormat.PARQUET: "application/vnd.apache.parquet",
+}
+_BY_MEDIA_TYPE = {media.split(";")[0]: fmt for fmt, media in MEDIA_TYPES.items()}
+TIMELINE_TYPES: tuple[type[msgspec.Struct], ...] = (Round, Exchange, Statement, FrontReport)
+
+
+def negotiate(requested: ExportFormat | None, accept: str | None) -> ExportFormat:
+    """`format=` wins; else the first media type in Accept that Parley serves; else JSON.
+
+    An Accept header naming nothing Parley serves gets JSON rather than 406: every client can
+    read the default, and RFC 9110 allows ignoring Accept.
+    """
+    if requested is not None:
+        return requested
+    for part in (accept or "").split(","):
+        fmt = _BY_MEDIA_TYPE.get(part.split(";")[0].strip().lower())
+        if fmt is not None:
+            return fmt
+    return ExportFormat.JSON
+
+
+def polars_type(info: msgspec.inspect.Type) -> pl.DataType:
+    """The polars column type for a Struct field's msgspec type."""
+    if isinstance(info, msgspec.inspect.Metadata):  # Annotated[..., Meta(...)]
+        return polars_type(info.type)
+    if isinstance(info, msgspec.inspect.UnionType):
+        concrete = [t for t in info.types if not isinstance(t, msgspec.inspect.NoneType)]
+        return polars_type(concrete[0]) if len(concrete) == 1 else pl.String()
+    if isinstance(info, msgspec.inspect.BoolType):
+        return pl.Boolean()
+    if isinstance(info, msgspec.inspect.IntType):
+        return pl.Int64()
+    if isinstance(info, msgspec.inspect.DateType):
+        return pl.Date()
+    if isinstance(info, msgspec.inspect.DateTimeType):
+        return pl.Datetime("us", "UTC")
+    if isinstance(info, msgspec.inspect.ListType):
+        return pl.List(polars_type(info.item_type))
+    return pl.String()
+
+
+def table_schema(record_types: Iterable[type[msgspec.Struct]], timeline: bool) -> dict[str, pl.DataType]:
+    """Columns in field order; the timeline adds its `kind` first and calls a record's own `kind`
+    `subkind` (an exchange's pow/bodies/civilians, a statement's proposal/rejection/...)."""
+    schema: dict[str, pl.DataType] = {"kind": pl.String()} if timeline else {}
+    for record_type in record_types:
+        info = msgspec.inspect.type_info(record_type)
+        assert isinstance(info, msgspec.inspect.StructType)
+        for field in info.fields:
+            name = "subkind" if timeline and field.name == "kind" else field.name
+            schema.setdefault(name, polars_type(field.type))
+    return schema
+
+
+def table_rows(items: list[bytes], timeline: bool) -> list[dict[str, Any]]:
+    if not timeline:
+        return [_decode(item) for item in items]
+    rows = []
+    for item in items:
+        wrapped = _decode(item)
+        record = wrapped["record"]
+        if "kind" in record:
+            record["subkind"] = record.pop("kind")
+        rows.append({"kind": wrapped["kind"], **record})
+    return rows
+
+
+def frame(items: list[bytes], schema: dict[str, pl.DataType], timeline: bool) -> pl.DataFrame:
+    rows = table_rows(items, timeline)
+    columns = {name: [row.get(name) for row in rows] for name in schema}
+    for name, dtype in schema.items():
+        if dtype == pl.Date():
+            columns[name] = [dt.date.fromisoformat(v) if v else None for v in columns[name]]
+        elif isinstance(dtype, pl.Datetime):
+            columns[name] = [dt.datetime.fromisoformat(v) if v else None for v in columns[name]]
+    return pl.DataFrame(columns, schema=schema)
+
+
+def csv_chunk(items: list[bytes], schema: dict[str, pl.DataType], timeline: bool, header: bool) -> bytes:
+    table = frame(items, schema, timeline).with_columns(
+        pl.col(name).list.join(";") for name, dtype in schema.items() if isinstance(dtype, pl.List)
+    )
+    buffer = io.BytesIO()
+    table.write_csv(buffer, include_header=header)
+    return buffer.getvalue()
+
+
+def parquet_file(items: list[bytes], schema: dict[str, pl.DataType], timeline: bool) -> bytes:
+    buffer = io.BytesIO()
+    frame(items, schema, timeline).write_parquet(buffer)
+    return buffer.getvalue()
+
+
+def encode_batches(fmt: ExportFormat, batches: Iterator[list[bytes]], schema: dict[str, pl.DataType],
+                   timeline: bool) -> Iterator[bytes]:
+    """A whole result as a byte stream in `fmt` (JSON, CSV or NDJSON)."""
+    if fmt is ExportFormat.JSON:
+        yield b'{"items":['
+        first = True
+        for items in batches:
+            yield (b"" if first else b",") + b",".join(items)
+            first = False
+        yield b'],"next":null}'
+    elif fmt is ExportFormat.CSV:
+        yield csv_chunk([], schema, timeline, header=True)
+        for items in batches:
+            yield csv_chunk(items, schema, timeline, header=False)
+    else:
+        for items in batches:
+            yield b"\n".join(items) + b"\n"
+
+
+async def _stream(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
+    # An async generator keeps every batch's query on the event loop's thread, the only one
+    # that uses the store's connection; between batches other requests get their turn.
+    for chunk in chunks:
+        yield chunk
+
+
+def list_export(
+    reads: ReadService, request: Request[Any, Any, Any], query: ListQuery, cursor: str | None,
+    requested: ExportFormat | None, everything: bool, record_types: tuple[type[msgspec.Struct], ...],
+    track_status: TrackStatus | None = None,
+) -> Response[Any]:
+    """A list operation's answer in the negotiated format: one page, or everything from `cursor`."""
+    fmt = negotiate(requested, request.headers.get("accept"))
+    timeline = query.collection is None
+    schema = table_schema(record_types, timeline)
+    headers = {"Vary": "Accept"}
+    if everything:
+        query.limit = BATCH_SIZE
+        batches = reads.batches(query, cursor, track_status)
+        if fmt is ExportFormat.PARQUET:
+            items = [item for batch in batches for item in batch]
+            return Response(parquet_file(items, schema, timeline), media_type=MEDIA_TYPES[fmt], headers=headers)
+        chunks = encode_batches(fmt, batches, schema, timeline)
+        return Stream(_stream(chunks), media_type=MEDIA_TYPES[fmt], headers=headers)
+    path, params = request.url.path, request.query_params.multi_items()
+    query.after = decode_cursor(cursor) if cursor else None
+    items, last = reads.select(query, track_status)
+    next_url = next_link(path, params, last) if last else None
+    if fmt is ExportFormat.JSON:
+        return Response(page_body(items, next_url), media_type=MEDIA_TYPES[fmt], headers=headers)
+    if next_url is not None:
+        # Other formats have no envelope to carry `next`, so it travels as a Link header (RFC 8288).
+        headers["Link"] = f'<{next_url}>; rel="next"'
+    if fmt is ExportFormat.CSV:
+        body = csv_chunk(items, schema, timeline, header=True)
+    elif fmt is ExportFormat.NDJSON:
+        body = b"".join(item + b"\n" for item in items)
+    else:
+        body = parquet_file(items, schema, timeline)
+    return Response(body, media_type=MEDIA_TYPES[fmt], headers=headers)
