@@ -3,17 +3,20 @@
 from typing import Any
 
 from litestar import Litestar
-from litestar.connection import ASGIConnection
-from litestar.handlers import BaseRouteHandler
 from litestar.config.cors import CORSConfig
+from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.handlers import BaseRouteHandler
+from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme, Tag
-from litestar.middleware.rate_limit import RateLimitConfig
 
 from api import db
 from api.allow_header import AllowHeaderMiddleware
+from api.auth import rate_limit_identity, require_any_key
+from api.controllers.changes import changes
+from api.controllers.forecasts import ForecastController
 from api.controllers.records import (
     ActorController,
     ExchangeController,
@@ -24,18 +27,15 @@ from api.controllers.records import (
     StatementController,
     TrackController,
 )
-from api.controllers.changes import changes
-from api.controllers.forecasts import ForecastController
 from api.controllers.system import health
 from api.controllers.timeline import timeline
-from api.problems import problem_details_plugin
-from api.request_checks import check_request
-from api.auth import rate_limit_identity, require_any_key
+from api.forecasts import ForecastService
 from api.keys import KeyRepository
 from api.openapi_extras import add_export_media_types, add_record_links
+from api.problems import problem_details_plugin
 from api.rate_limit import RetryAfterRateLimitMiddleware
-from api.forecasts import ForecastService
 from api.reads import ReadService
+from api.request_checks import check_request
 from api.settings import Settings, get_settings, sqlite_path
 from api.store import RecordRepository
 from api.writes import WriteService

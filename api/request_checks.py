@@ -6,6 +6,7 @@
 - A body that is not declared as JSON is a 415 before anyone tries to decode it.
 """
 
+import weakref
 from typing import Any, NamedTuple
 
 from litestar import Request
@@ -16,18 +17,21 @@ from litestar.params import ParameterKwarg
 
 from api.problems import problem
 
+
 class DeclaredQuery(NamedTuple):
     names: frozenset[str]
     repeatable: frozenset[str]  # list-typed: `?kind=round&kind=exchange`
     typed: frozenset[str]  # not plain strings: lax parsing would read `null` as "absent"
 
 
-_declared: dict[int, DeclaredQuery] = {}
+# Keyed by the handler itself, weakly: an id() could be reused by another app's handler once
+# the first is collected, and would then answer with the wrong parameters.
+_declared: "weakref.WeakKeyDictionary[HTTPRouteHandler, DeclaredQuery]" = weakref.WeakKeyDictionary()
 
 
 def declared_query(handler: HTTPRouteHandler) -> DeclaredQuery:
     """The query parameters a handler declares, read once from its signature."""
-    key = id(handler)
+    key = handler
     if key not in _declared:
         names, repeatable, typed = set(), set(), set()
         for name, field in handler.parsed_fn_signature.parameters.items():

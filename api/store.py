@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass, field
-from typing import NamedTuple
 from datetime import UTC, date, datetime
+from typing import NamedTuple
 
 import msgspec
 

@@ -8,7 +8,16 @@ from typing import Annotated
 
 from msgspec import Meta, Struct
 
-from schemas.records import Actor, Exchange, Front, FrontReport, Round, Source, Statement, Track
+from schemas.records import (
+    Actor,
+    Exchange,
+    Front,
+    FrontReport,
+    Round,
+    Source,
+    Statement,
+    Track,
+)
 
 NextLink = Annotated[
     str | None,

@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers import sqlite_url
 from litestar import Litestar
 from litestar.testing import TestClient
 
@@ -11,8 +12,7 @@ from api import db
 from api.app import create_app
 from api.keys import KeyRepository, Scope
 from api.seeding import seed
-from api.settings import Settings
-from helpers import sqlite_url
+from api.settings import Settings, get_settings
 
 
 @pytest.fixture
@@ -51,3 +51,12 @@ def keys(seeded_path: Path) -> dict[str, str]:
     repository.revoke(revoked_key.id)
     conn.close()
     return {"write": write, "admin": admin, "revoked": revoked}
+
+
+@pytest.fixture
+def cli_store(seeded_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A seeded store that the `parley` command finds through PARLEY_DATABASE_URL."""
+    monkeypatch.setenv("PARLEY_DATABASE_URL", sqlite_url(seeded_path))
+    get_settings.cache_clear()
+    yield seeded_path
+    get_settings.cache_clear()

@@ -15,13 +15,24 @@ from api import db
 from api.cli import main
 from api.collections import BY_NAME
 from api.db import write_transaction
-from api.imports import ImportSummary, acled_source, missing_fronts, parse_acled, read_front_map, run_import
-from api.settings import get_settings
+from api.imports import (
+    ImportSummary,
+    acled_source,
+    missing_fronts,
+    parse_acled,
+    read_front_map,
+    run_import,
+)
 from api.store import ListQuery, RecordRepository, RevisionWriter
-from helpers import sqlite_url
 from schemas.records import FrontCreate
 from schemas.vocab import Confidence, DatePrecision, FrontStatus
-from seeds.acled import DEFAULT_FRONT_MAP, FEW_BATTLES, front_status, scan_acled, weekly_front_reports
+from seeds.acled import (
+    DEFAULT_FRONT_MAP,
+    FEW_BATTLES,
+    front_status,
+    scan_acled,
+    weekly_front_reports,
+)
 
 ACLED_CSV = Path(__file__).parent / "fixtures" / "acled_sample.csv"
 
@@ -158,14 +169,6 @@ def test_front_map_override_adds_and_drops_oblasts(conn: sqlite3.Connection, tmp
 
 
 # --- the command ----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def cli_store(seeded_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv("PARLEY_DATABASE_URL", sqlite_url(seeded_path))
-    get_settings.cache_clear()
-    yield seeded_path
-    get_settings.cache_clear()
 
 
 def test_cli_imports_an_acled_export(cli_store: Path) -> None:

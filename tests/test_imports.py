@@ -12,9 +12,7 @@ from api import db
 from api.cli import main
 from api.collections import BY_NAME
 from api.imports import ImportSummary, parse_file, run_import
-from api.settings import get_settings
 from api.store import RecordRepository
-from helpers import sqlite_url
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ROUNDS_CSV = FIXTURES / "import_rounds.csv"
@@ -184,14 +182,6 @@ def test_a_retracted_record_is_not_recreated_by_an_import(conn: sqlite3.Connecti
 
 
 # --- the command ----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def cli_store(seeded_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv("PARLEY_DATABASE_URL", sqlite_url(seeded_path))
-    get_settings.cache_clear()
-    yield seeded_path
-    get_settings.cache_clear()
 
 
 def test_cli_imports_and_reimports(cli_store: Path) -> None:

@@ -4,8 +4,8 @@ from typing import Annotated, Any
 
 from litestar import Request, Response
 from litestar.enums import MediaType
-from litestar.openapi.spec import Example
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Example
 from litestar.params import HeaderParameter, PathParameter
 
 from api.conditional import etag, if_none_match_holds
@@ -88,3 +88,12 @@ ID_PATHS: dict[str, Any] = {
         "front_report_id", ids.FRONT_REPORT_PREFIX, "brief-2026-06-07:front-zaporizhzhia"
     ),
 }
+
+ActorIdPath = ID_PATHS["actors"]
+SourceIdPath = ID_PATHS["sources"]
+FrontIdPath = ID_PATHS["fronts"]
+TrackIdPath = ID_PATHS["tracks"]
+RoundIdPath = ID_PATHS["rounds"]
+ExchangeIdPath = ID_PATHS["exchanges"]
+StatementIdPath = ID_PATHS["statements"]
+FrontReportIdPath = ID_PATHS["front-reports"]

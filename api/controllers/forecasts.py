@@ -11,11 +11,18 @@ from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, QueryParameter
 
-from api.controllers.common import ID_PATHS, json_response
+from api.controllers.common import TrackIdPath, json_response
 from api.forecasts import ForecastService
 from api.params import AsOf
 from api.problems import problem_responses
-from schemas.forecast import BacktestReport, Forecast, Horizon, ModelCard, ScenarioRequest, ScenarioResult
+from schemas.forecast import (
+    BacktestReport,
+    Forecast,
+    Horizon,
+    ModelCard,
+    ScenarioRequest,
+    ScenarioResult,
+)
 
 # The bounds are stated twice: msgspec's (in `Horizon`) validate, the item's QueryParameter puts
 # them in the OpenAPI document, which Litestar does not read from a list item's Meta.
@@ -35,7 +42,7 @@ class ForecastController(Controller):
     @get("/tracks/{track_id:str}", operation_id="getTrackForecast", sync_to_thread=True,
          responses=problem_responses(400, 404, 409, 422, 429))
     def track_forecast(
-        self, forecasts: NamedDependency[ForecastService], track_id: ID_PATHS["tracks"], horizon: Horizons = None,
+        self, forecasts: NamedDependency[ForecastService], track_id: TrackIdPath, horizon: Horizons = None,
         as_of: AsOf = None,
     ) -> Response[Forecast]:
         """P(the track holds its next round within H weeks), as of `as_of` (default: today, UTC), with

@@ -2,25 +2,51 @@
 
 from typing import Annotated, Any
 
-from litestar.di import NamedDependency
 from litestar import Request, Response, get
+from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
-from api.collections import ACTORS, EXCHANGES, FRONT_REPORTS, FRONTS, ROUNDS, SOURCES, STATEMENTS, TRACKS
-from api.controllers.writes import write_operations
+from api.collections import (
+    ACTORS,
+    EXCHANGES,
+    FRONT_REPORTS,
+    FRONTS,
+    ROUNDS,
+    SOURCES,
+    STATEMENTS,
+    TRACKS,
+)
 from api.controllers.common import (
     GET_PROBLEMS,
-    ID_PATHS,
-    NOT_MODIFIED,
-    IfNoneMatch,
     LIST_PROBLEMS,
-    json_response,
+    NOT_MODIFIED,
+    ActorIdPath,
+    ExchangeIdPath,
+    FrontIdPath,
+    FrontReportIdPath,
+    IfNoneMatch,
+    RoundIdPath,
+    SourceIdPath,
+    StatementIdPath,
+    TrackIdPath,
     list_response,
     record_response,
 )
-from api.params import Everything, Format, ActorFilter, AsOf, Cursor, DateFrom, DateTo, FrontFilter, Limit, TrackFilter
-from api.problems import problem_responses
+from api.controllers.writes import write_operations
 from api.intensity import front_intensity
+from api.params import (
+    ActorFilter,
+    AsOf,
+    Cursor,
+    DateFrom,
+    DateTo,
+    Everything,
+    Format,
+    FrontFilter,
+    Limit,
+    TrackFilter,
+)
+from api.problems import problem_responses
 from api.reads import ReadService
 from api.store import ListQuery
 from schemas.pages import (
@@ -33,8 +59,17 @@ from schemas.pages import (
     StatementPage,
     TrackPage,
 )
+from schemas.records import (
+    Actor,
+    Exchange,
+    Front,
+    FrontReport,
+    Round,
+    Source,
+    Statement,
+    Track,
+)
 from schemas.series import FrontIntensity, Interval
-from schemas.records import Actor, Exchange, Front, FrontReport, Round, Source, Statement, Track
 from schemas.vocab import (
     ActorKind,
     Coverage,
@@ -75,7 +110,7 @@ class ActorController(write_operations(ACTORS)):
         return list_response(reads, request, ListQuery(ACTORS, limit, equals=filters(kind=kind)), cursor, export_format, all_)
 
     @get("/{actor_id:str}", operation_id="getActor", responses={**problem_responses(*GET_PROBLEMS), **NOT_MODIFIED})
-    async def get_actor(self, reads: NamedDependency[ReadService], actor_id: ID_PATHS["actors"], if_none_match: IfNoneMatch = None) -> Response[Actor]:
+    async def get_actor(self, reads: NamedDependency[ReadService], actor_id: ActorIdPath, if_none_match: IfNoneMatch = None) -> Response[Actor]:
         """One actor."""
         return record_response(reads.one(ACTORS, actor_id), if_none_match)
 
@@ -94,7 +129,7 @@ class SourceController(write_operations(SOURCES)):
         return list_response(reads, request, dated_query(SOURCES, limit, from_, to, as_of=as_of), cursor, export_format, all_)
 
     @get("/{source_id:str}", operation_id="getSource", responses={**problem_responses(*GET_PROBLEMS), **NOT_MODIFIED})
-    async def get_source(self, reads: NamedDependency[ReadService], source_id: ID_PATHS["sources"], if_none_match: IfNoneMatch = None) -> Response[Source]:
+    async def get_source(self, reads: NamedDependency[ReadService], source_id: SourceIdPath, if_none_match: IfNoneMatch = None) -> Response[Source]:
         """One source."""
         return record_response(reads.one(SOURCES, source_id), if_none_match)
 
@@ -112,14 +147,14 @@ class FrontController(write_operations(FRONTS)):
         return list_response(reads, request, ListQuery(FRONTS, limit), cursor, export_format, all_)
 
     @get("/{front_id:str}", operation_id="getFront", responses={**problem_responses(*GET_PROBLEMS), **NOT_MODIFIED})
-    async def get_front(self, reads: NamedDependency[ReadService], front_id: ID_PATHS["fronts"], if_none_match: IfNoneMatch = None) -> Response[Front]:
+    async def get_front(self, reads: NamedDependency[ReadService], front_id: FrontIdPath, if_none_match: IfNoneMatch = None) -> Response[Front]:
         """One front."""
         return record_response(reads.one(FRONTS, front_id), if_none_match)
 
 
     @get("/{front_id:str}/intensity", operation_id="getFrontIntensity", responses=problem_responses(*GET_PROBLEMS))
     async def get_front_intensity(
-        self, reads: NamedDependency[ReadService], front_id: ID_PATHS["fronts"],
+        self, reads: NamedDependency[ReadService], front_id: FrontIdPath,
         interval: Annotated[Interval, QueryParameter(description="Bucket per ISO week or per month.")] = Interval.WEEK,
         from_: DateFrom = None, to: DateTo = None, as_of: AsOf = None,
     ) -> FrontIntensity:
@@ -144,7 +179,7 @@ class FrontReportController(write_operations(FRONT_REPORTS)):
 
     @get("/{front_report_id:str}", operation_id="getFrontReport", responses={**problem_responses(*GET_PROBLEMS), **NOT_MODIFIED})
     async def get_front_report(
-        self, reads: NamedDependency[ReadService], front_report_id: ID_PATHS["front-reports"], if_none_match: IfNoneMatch = None) -> Response[FrontReport]:
+        self, reads: NamedDependency[ReadService], front_report_id: FrontReportIdPath, if_none_match: IfNoneMatch = None) -> Response[FrontReport]:
         """One front report."""
         return record_response(reads.one(FRONT_REPORTS, front_report_id), if_none_match)
 
@@ -167,7 +202,7 @@ class TrackController(write_operations(TRACKS)):
         return list_response(reads, request, query, cursor, export_format, all_, track_status=status)
 
     @get("/{track_id:str}", operation_id="getTrack", responses={**problem_responses(*GET_PROBLEMS), **NOT_MODIFIED})
-    async def get_track(self, reads: NamedDependency[ReadService], track_id: ID_PATHS["tracks"], if_none_match: IfNoneMatch = None, as_of: AsOf = None) -> Response[Track]:
+    async def get_track(self, reads: NamedDependency[ReadService], track_id: TrackIdPath, if_none_match: IfNoneMatch = None, as_of: AsOf = None) -> Response[Track]:
         """One track, with status derived as of `as_of` (default: today)."""
         return record_response(reads.one(TRACKS, track_id, as_of), if_none_match)
 
@@ -189,7 +224,7 @@ class RoundController(write_operations(ROUNDS)):
         return list_response(reads, request, query, cursor, export_format, all_)
 
     @get("/{round_id:str}", operation_id="getRound", responses={**problem_responses(*GET_PROBLEMS), **NOT_MODIFIED})
-    async def get_round(self, reads: NamedDependency[ReadService], round_id: ID_PATHS["rounds"], if_none_match: IfNoneMatch = None) -> Response[Round]:
+    async def get_round(self, reads: NamedDependency[ReadService], round_id: RoundIdPath, if_none_match: IfNoneMatch = None) -> Response[Round]:
         """One round."""
         return record_response(reads.one(ROUNDS, round_id), if_none_match)
 
@@ -213,7 +248,7 @@ class ExchangeController(write_operations(EXCHANGES)):
 
     @get("/{exchange_id:str}", operation_id="getExchange", responses={**problem_responses(*GET_PROBLEMS), **NOT_MODIFIED})
     async def get_exchange(
-        self, reads: NamedDependency[ReadService], exchange_id: ID_PATHS["exchanges"], if_none_match: IfNoneMatch = None) -> Response[Exchange]:
+        self, reads: NamedDependency[ReadService], exchange_id: ExchangeIdPath, if_none_match: IfNoneMatch = None) -> Response[Exchange]:
         """One exchange."""
         return record_response(reads.one(EXCHANGES, exchange_id), if_none_match)
 
@@ -236,6 +271,6 @@ class StatementController(write_operations(STATEMENTS)):
 
     @get("/{statement_id:str}", operation_id="getStatement", responses={**problem_responses(*GET_PROBLEMS), **NOT_MODIFIED})
     async def get_statement(
-        self, reads: NamedDependency[ReadService], statement_id: ID_PATHS["statements"], if_none_match: IfNoneMatch = None) -> Response[Statement]:
+        self, reads: NamedDependency[ReadService], statement_id: StatementIdPath, if_none_match: IfNoneMatch = None) -> Response[Statement]:
         """One statement."""
         return record_response(reads.one(STATEMENTS, statement_id), if_none_match)

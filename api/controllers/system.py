@@ -1,7 +1,7 @@
 """Liveness and readiness."""
 
-from litestar.di import NamedDependency
 from litestar import get
+from litestar.di import NamedDependency
 
 from api.problems import problem_responses
 from api.reads import ReadService

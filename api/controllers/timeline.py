@@ -2,13 +2,24 @@
 
 from typing import Annotated, Any
 
-from litestar.di import NamedDependency
 from litestar import Request, Response, get
+from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
 from api.controllers.common import LIST_PROBLEMS, list_response
 from api.controllers.records import dated_query, filters
-from api.params import Everything, Format, ActorFilter, AsOf, Cursor, DateFrom, DateTo, FrontFilter, Limit, TrackFilter
+from api.params import (
+    ActorFilter,
+    AsOf,
+    Cursor,
+    DateFrom,
+    DateTo,
+    Everything,
+    Format,
+    FrontFilter,
+    Limit,
+    TrackFilter,
+)
 from api.problems import problem_responses
 from api.reads import ReadService
 from schemas.pages import TimelinePage

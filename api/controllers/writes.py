@@ -7,14 +7,13 @@ from the registry in `api.collections` rather than written out eight times.
 from typing import Annotated, Any, TypeVar
 
 import msgspec
-
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.enums import MediaType
 from litestar.openapi.spec import SecurityRequirement
 from litestar.params import HeaderParameter, JSONBody, QueryParameter
 
-from api.auth import require, request_key
+from api.auth import request_key, require
 from api.collections import Collection
 from api.controllers.common import ID_PATHS, json_response
 from api.keys import Scope

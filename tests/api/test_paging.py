@@ -13,8 +13,8 @@ from litestar.testing import TestClient
 
 from api import db
 from api.collections import ROUNDS, STATEMENTS
-from api.seeding import seed_record_sets
 from api.paging import decode_cursor, encode_cursor
+from api.seeding import seed_record_sets
 from api.store import Position, load_records
 from schemas.records import RoundCreate, StatementCreate
 from schemas.vocab import StatementKind

@@ -10,7 +10,13 @@ from typing import Any
 from helpers import bearer, sqlite_url
 from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
 from litestar.testing import TestClient
 
 from api.app import create_app
