@@ -124,7 +124,8 @@ def hazard_path(ev: TrackEvents, front: FrontEvents, as_of: dt.date, weeks_ahead
     weeks = np.arange(c + 1, c + 1 + weeks_ahead, dtype=np.int64)
     x = covariates(ev, front, weeks, np.full(weeks.size, anchor, np.int64))
     forced = np.isin(weeks, rweeks[rweeks > c])
-    held = int(past.size) + len(ev.undated_rounds)
+    # Reported as a count of rounds (the model's covariate counts distinct round weeks instead).
+    held = int((ev.rounds.week <= c).sum()) + len(ev.undated_rounds)
     return HazardPath(weeks, x, forced, anchor, last_day, held, tuple(flags))
 
 
