@@ -23,23 +23,22 @@ _decode = msgspec.json.Decoder().decode
 _encode = msgspec.json.Encoder().encode
 
 
-def derive_track_status(latest: dict[str, dt.date]) -> tuple[TrackStatus, dt.date | None, dt.date | None]:
-    """(status before the activity window is applied, last round, last activity) from latest events."""
+def track_status(latest: dict[str, dt.date], today: dt.date) -> tuple[TrackStatus, dt.date | None]:
+    """(status, last round) from a track's latest round, executed exchange, suspension and withdrawal.
+
+    A suspension or withdrawal after the last activity suspends or ends the track; otherwise it
+    is active while its last activity is within the window, stalled after.
+    """
     last_round = latest.get("round")
     activity = max((d for k, d in latest.items() if k in ("round", "exchange")), default=None)
     stops = {k: d for k, d in latest.items() if k in ("suspension", "withdrawal")}
     if stops:
         kind, stopped_on = max(stops.items(), key=lambda item: item[1])
         if activity is None or stopped_on >= activity:
-            return (TrackStatus.ENDED if kind == "withdrawal" else TrackStatus.SUSPENDED), last_round, activity
-    return TrackStatus.ACTIVE, last_round, activity
-
-
-def track_status(latest: dict[str, dt.date], today: dt.date) -> tuple[TrackStatus, dt.date | None]:
-    status, last_round, activity = derive_track_status(latest)
-    if status is TrackStatus.ACTIVE and (activity is None or today - activity > ACTIVE_WINDOW):
-        status = TrackStatus.STALLED
-    return status, last_round
+            return (TrackStatus.ENDED if kind == "withdrawal" else TrackStatus.SUSPENDED), last_round
+    if activity is None or today - activity > ACTIVE_WINDOW:
+        return TrackStatus.STALLED, last_round
+    return TrackStatus.ACTIVE, last_round
 
 
 class RawRevision(msgspec.Struct):

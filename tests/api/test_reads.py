@@ -1,5 +1,6 @@
 """The read API as a client sees it: records, filters, as-of, and problems for bad input."""
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -7,6 +8,7 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from api import db
+from api.reads import track_status
 
 Client = TestClient[Litestar]
 
@@ -157,3 +159,19 @@ def test_wrong_method_is_a_405_problem_with_allow(client: Client) -> None:
     response = client.delete("/v1/rounds")
     assert_problem(response, 405)
     assert "GET" in response.headers["allow"]
+
+
+@pytest.mark.parametrize(
+    ("latest", "expected"),
+    [
+        ({}, "stalled"),
+        ({"round": dt.date(2026, 6, 1)}, "active"),
+        ({"round": dt.date(2026, 1, 1)}, "stalled"),
+        ({"exchange": dt.date(2026, 6, 1)}, "active"),
+        ({"round": dt.date(2026, 5, 1), "suspension": dt.date(2026, 5, 20)}, "suspended"),
+        ({"round": dt.date(2026, 5, 1), "withdrawal": dt.date(2026, 5, 20), "suspension": dt.date(2026, 5, 2)}, "ended"),
+        ({"round": dt.date(2026, 5, 21), "suspension": dt.date(2026, 5, 20)}, "active"),
+    ],
+)
+def test_track_status_rules(latest: dict[str, dt.date], expected: str) -> None:
+    assert track_status(latest, dt.date(2026, 6, 7))[0].value == expected
