@@ -6,7 +6,6 @@
 - A body that is not declared as JSON is a 415 before anyone tries to decode it.
 """
 
-import weakref
 from typing import Any, NamedTuple
 
 from litestar import Request
@@ -24,15 +23,15 @@ class DeclaredQuery(NamedTuple):
     typed: frozenset[str]  # not plain strings: lax parsing would read `null` as "absent"
 
 
-# Keyed by the handler itself, weakly: an id() could be reused by another app's handler once
-# the first is collected, and would then answer with the wrong parameters.
-_declared: "weakref.WeakKeyDictionary[HTTPRouteHandler, DeclaredQuery]" = weakref.WeakKeyDictionary()
+# Kept in the handler's own `opt` mapping: a cache keyed by id(handler) could answer for another
+# app's handler that reused a collected handler's id.
+_OPT_KEY = "parley_declared_query"
 
 
 def declared_query(handler: HTTPRouteHandler) -> DeclaredQuery:
     """The query parameters a handler declares, read once from its signature."""
-    key = handler
-    if key not in _declared:
+    cached = handler.opt.get(_OPT_KEY)
+    if cached is None:
         names, repeatable, typed = set(), set(), set()
         for name, field in handler.parsed_fn_signature.parameters.items():
             kwarg = field.kwarg_definition
@@ -45,8 +44,8 @@ def declared_query(handler: HTTPRouteHandler) -> DeclaredQuery:
                 repeatable.add(alias)
             if not all(a.annotation is str for a in inner):
                 typed.add(alias)
-        _declared[key] = DeclaredQuery(frozenset(names), frozenset(repeatable), frozenset(typed))
-    return _declared[key]
+        cached = handler.opt[_OPT_KEY] = DeclaredQuery(frozenset(names), frozenset(repeatable), frozenset(typed))
+    return cached
 
 
 JSON_MEDIA_TYPES = frozenset({"application/json", "application/merge-patch+json"})

@@ -7,7 +7,6 @@
 - References to other records are checked, and a broken one is a 422 naming the field.
 """
 
-import datetime as dt
 import hashlib
 import sqlite3
 from dataclasses import dataclass
@@ -18,12 +17,11 @@ import msgspec
 from api.collections import BY_NAME, Collection
 from api.conditional import etag, if_match_holds
 from api.db import write_transaction
+from api.idempotency import IdempotencyLedger, StoredResponse
 from api.problems import VALIDATION_TYPE, problem
 from api.reads import ReadService
 from api.store import RecordRepository, RevisionWriter, Written
 
-# Idempotency keys are kept at least this long (the API promises 24 hours).
-IDEMPOTENCY_RETENTION = dt.timedelta(hours=48)
 SERVER_FIELDS = ("id", "revision", "recorded_at", "status", "last_round_on")
 
 _decode = msgspec.json.Decoder().decode
@@ -50,8 +48,7 @@ class WriteService:
         self.reads = reads
         self.records = RecordRepository(conn)
         self.writer = RevisionWriter(conn)
-        # (key id, Idempotency-Key) pairs being processed by this process right now.
-        self._in_flight: set[tuple[str, str]] = set()
+        self.idempotency = IdempotencyLedger(conn)
 
     def create(
         self, collection: Collection, record: msgspec.Struct, key_id: str, idempotency_key: str | None
@@ -59,36 +56,20 @@ class WriteService:
         if idempotency_key is None:
             with write_transaction(self.conn):
                 return self._create(collection, record, key_id)
-        slot = (key_id, idempotency_key)
-        if slot in self._in_flight:
-            raise problem(409, "A request with this Idempotency-Key is still being processed; retry later.")
-        self._in_flight.add(slot)
+        fingerprint = hashlib.sha256(collection.name.encode() + b"\n" + _encode(record)).hexdigest()
+        outcome = self.idempotency.begin(key_id, idempotency_key, fingerprint)
+        if isinstance(outcome, StoredResponse):
+            return WriteResult(outcome.status_code, outcome.body, outcome.etag, outcome.location)
         try:
-            fingerprint = hashlib.sha256(collection.name.encode() + b"\n" + _encode(record)).hexdigest()
             with write_transaction(self.conn):
-                stored = self.conn.execute(
-                    """SELECT fingerprint, status_code, location, etag, body FROM idempotency_keys
-                       WHERE key_id = ? AND idempotency_key = ?""",
-                    slot,
-                ).fetchone()
-                if stored is not None:
-                    if stored[0] != fingerprint:
-                        raise problem(422, "This Idempotency-Key was used with a different request.")
-                    return WriteResult(stored[1], stored[4].encode(), stored[3], stored[2])
                 result = self._create(collection, record, key_id)
-                now = dt.datetime.now(dt.UTC)
-                self.conn.execute(
-                    """INSERT INTO idempotency_keys (key_id, idempotency_key, fingerprint, status_code, location,
-                                                     etag, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
-                    (*slot, fingerprint, result.status_code, result.location, result.etag, result.body.decode(),
-                     now.isoformat()),
-                )
-                self.conn.execute(
-                    "DELETE FROM idempotency_keys WHERE created_at < ?", ((now - IDEMPOTENCY_RETENTION).isoformat(),)
+                self.idempotency.complete(
+                    outcome, StoredResponse(result.status_code, result.body, result.etag, result.location)
                 )
                 return result
-        finally:
-            self._in_flight.discard(slot)
+        except BaseException:
+            self.idempotency.release(outcome)
+            raise
 
     def correct(
         self, collection: Collection, record_id: str, patch: msgspec.Struct, if_match: str | None, key_id: str

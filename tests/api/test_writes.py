@@ -1,10 +1,12 @@
 """Writes as an analyst sees them: keys, corrections with If-Match, retraction, idempotency."""
 
 import datetime as dt
+import hashlib
 import logging
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from helpers import bearer, sqlite_url
 from litestar import Litestar
@@ -12,7 +14,10 @@ from litestar.testing import TestClient
 
 from api import db
 from api.app import create_app
+from api.idempotency import IdempotencyLedger, Lease
+from api.keys import KeyRepository
 from api.settings import Settings
+from schemas.records import RoundCreate
 
 Client = TestClient[Litestar]
 ROUND = {"track": "istanbul-talks", "date": "2026-06-20", "sources": ["brief-2026-06-07"], "outcome": "none"}
@@ -298,3 +303,31 @@ def test_recorded_at_is_the_write_time(client: Client, keys: dict[str, str]) -> 
     before = dt.datetime.now(dt.UTC)
     recorded = dt.datetime.fromisoformat(create_round(client, keys).json()["recorded_at"])
     assert before - dt.timedelta(seconds=1) <= recorded <= dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
+
+
+def test_request_still_in_flight_is_409_until_its_lease_expires(client: Client, keys: dict[str, str],
+                                                                seeded_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    headers = {**bearer(keys["write"]), "Idempotency-Key": "in-flight"}
+    # Another worker has begun this request: its lease is committed, its write is not.
+    conn = db.connect(seeded_path)
+    key = KeyRepository(conn).verify(keys["write"])
+    assert key is not None
+    ledger = IdempotencyLedger(conn)
+    fingerprint = hashlib.sha256(b"rounds\n" + msgspec.json.encode(msgspec.convert(ROUND, RoundCreate))).hexdigest()
+    lease = ledger.begin(key.id, "in-flight", fingerprint)
+    assert isinstance(lease, Lease)
+    assert client.post("/v1/rounds", json=ROUND, headers=headers).status_code == 409
+    # The other worker died: once the lease is over, a retry takes the key over and writes once.
+    monkeypatch.setattr("api.idempotency.LEASE", dt.timedelta(0))
+    retried = client.post("/v1/rounds", json=ROUND, headers=headers)
+    assert retried.status_code == 201
+    assert client.post("/v1/rounds", json=ROUND, headers=headers).content == retried.content
+    conn.close()
+
+
+def test_failed_request_frees_its_idempotency_key(client: Client, keys: dict[str, str]) -> None:
+    headers = {**bearer(keys["write"]), "Idempotency-Key": "fix-and-retry"}
+    assert client.post("/v1/rounds", json={**ROUND, "track": "no-such-track"}, headers=headers).status_code == 422
+    # Nothing was written under the key, so the corrected request may use it.
+    assert client.post("/v1/rounds", json=ROUND, headers=headers).status_code == 201

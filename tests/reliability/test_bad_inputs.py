@@ -170,7 +170,7 @@ def attempts(write: str) -> Iterator[Attempt]:
 def table_counts(database: Path) -> tuple[int, int, int]:
     conn = sqlite3.connect(database)
     counts = tuple(conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
-                   for table in ("records", "revisions", "idempotency_keys"))
+                   for table in ("records", "revisions", "idempotency_entries"))
     conn.close()
     return counts  # type: ignore[return-value]
 

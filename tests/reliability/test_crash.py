@@ -15,6 +15,8 @@ from pathlib import Path
 import httpx
 from helpers import ServerProcess, bearer
 
+from api.idempotency import LEASE
+
 CYCLES = 5
 WRITERS = 6
 RUN_SECONDS = (0.6, 1.6)
@@ -95,9 +97,15 @@ def test_acknowledged_writes_survive_sigkill(seeded_path: Path, keys: dict[str, 
                                     headers={**bearer(keys["write"]), "Idempotency-Key": key})
                 assert retry.status_code == 201 and retry.headers["location"] == location
             # A retry of an unanswered request either replays the write that did commit or makes it now.
+            # Its killed first attempt may hold a lease: 409 until it expires, as a client would see.
             for key in ledger.unanswered:
-                retry = client.post("/v1/statements", json=body(key),
-                                    headers={**bearer(keys["write"]), "Idempotency-Key": key})
+                deadline = time.monotonic() + LEASE.total_seconds() + 5
+                while True:
+                    retry = client.post("/v1/statements", json=body(key),
+                                        headers={**bearer(keys["write"]), "Idempotency-Key": key})
+                    if retry.status_code != 409 or time.monotonic() > deadline:
+                        break
+                    time.sleep(0.25)
                 assert retry.status_code == 201
             summaries = stored_summaries(seeded_path)
             for key in [*ledger.acknowledged, *ledger.unanswered]:

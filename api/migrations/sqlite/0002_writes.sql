@@ -8,16 +8,20 @@ CREATE TABLE api_keys (
     revoked_at  TEXT
 );
 
--- Idempotency-Key replays: the first response to a POST, stored in the write's transaction.
-CREATE TABLE idempotency_keys (
+-- Idempotency-Key entries. A `pending` entry (a lease, committed before the write starts) lets
+-- another worker answer 409 while the first request runs; it becomes `complete`, with the
+-- response to replay, in the write's own transaction.
+CREATE TABLE idempotency_entries (
     key_id           TEXT NOT NULL,
     idempotency_key  TEXT NOT NULL,
     fingerprint      TEXT NOT NULL,
-    status_code      INTEGER NOT NULL,
+    state            TEXT NOT NULL,  -- pending | complete
+    lease_token      TEXT,
+    status_code      INTEGER,
     location         TEXT,
     etag             TEXT,
-    body             TEXT NOT NULL,
+    body             TEXT,
     created_at       TEXT NOT NULL,
     PRIMARY KEY (key_id, idempotency_key)
 );
-CREATE INDEX idempotency_keys_age ON idempotency_keys (created_at);
+CREATE INDEX idempotency_entries_age ON idempotency_entries (created_at);
