@@ -1,8 +1,10 @@
 """Lists in other formats: CSV, NDJSON and Parquet besides JSON, one page or the whole result.
 
 The format comes from `format=` or, failing that, from `Accept`. A whole result (`all=true`)
-streams batch by batch for JSON, CSV and NDJSON, so memory stays flat however large it is;
-Parquet is a file with its footer at the end, so it is built in memory before it is sent.
+streams batch by batch for JSON, CSV and NDJSON, so memory stays flat however large it is.
+Parquet keeps its index in a footer written last, so a whole result is first written batch by
+batch to temporary files, merged by polars' streaming engine into one file, and then sent from
+disk; memory stays flat there too.
 Tables (CSV, Parquet) are built with polars from the record's own Struct, so their columns and
 types follow the schema: list fields become `;`-joined text in CSV (as `parley import` reads
 them) and list columns in Parquet.
@@ -10,14 +12,18 @@ them) and list columns in Parquet.
 
 import datetime as dt
 import io
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterable, Iterator
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 import msgspec
 import polars as pl
 from litestar import Request, Response
-from litestar.response import Stream
+from litestar.background_tasks import BackgroundTask
+from litestar.response import File, Stream
 
 from api.paging import decode_cursor, next_link, page_body
 from api.reads import ReadService
@@ -134,6 +140,21 @@ def parquet_file(items: list[bytes], schema: dict[str, pl.DataType], timeline: b
     return buffer.getvalue()
 
 
+def parquet_on_disk(batches: Iterator[list[bytes]], schema: dict[str, pl.DataType], timeline: bool,
+                    folder: Path) -> Path:
+    """A whole result as one Parquet file, never holding more than a batch in memory."""
+    parts = folder / "parts"
+    parts.mkdir()
+    count = 0
+    for count, items in enumerate(batches, start=1):
+        frame(items, schema, timeline).write_parquet(parts / f"{count:08d}.parquet")
+    if count == 0:
+        frame([], schema, timeline).write_parquet(parts / "00000000.parquet")
+    path = folder / "export.parquet"
+    pl.scan_parquet(parts / "*.parquet").sink_parquet(path)
+    return path
+
+
 def encode_batches(fmt: ExportFormat, batches: Iterator[list[bytes]], schema: dict[str, pl.DataType],
                    timeline: bool) -> Iterator[bytes]:
     """A whole result as a byte stream in `fmt` (JSON, CSV or NDJSON)."""
@@ -174,8 +195,10 @@ def list_export(
         query.limit = BATCH_SIZE
         batches = reads.batches(query, cursor, track_status)
         if fmt is ExportFormat.PARQUET:
-            items = [item for batch in batches for item in batch]
-            return Response(parquet_file(items, schema, timeline), media_type=MEDIA_TYPES[fmt], headers=headers)
+            folder = Path(tempfile.mkdtemp(prefix="parley-export-"))
+            path = parquet_on_disk(batches, schema, timeline, folder)
+            return File(path, media_type=MEDIA_TYPES[fmt], headers=headers, content_disposition_type="inline",
+                        background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True))
         chunks = encode_batches(fmt, batches, schema, timeline)
         return Stream(_stream(chunks), media_type=MEDIA_TYPES[fmt], headers=headers)
     path, params = request.url.path, request.query_params.multi_items()

@@ -5,9 +5,10 @@ import sqlite3
 import msgspec
 
 from api.collections import ALL, Collection
+from api.settings import get_settings
 from api.store import LoadSummary, load_records
 from seeds.brief import brief_records
-from seeds.history import load_history
+from seeds.history import DEFAULT_DATA_DIR, load_history
 from seeds.recordset import RecordSet
 
 SEED_REASON = "seed"
@@ -21,7 +22,8 @@ def batches(record_set: RecordSet) -> list[tuple[Collection, list[msgspec.Struct
 
 def seed_record_sets() -> list[RecordSet]:
     """Everything `parley seed` loads."""
-    return [RecordSet(**msgspec.structs.asdict(load_history())), brief_records()]
+    history = load_history(DEFAULT_DATA_DIR, *get_settings().extra_history_dirs)
+    return [RecordSet(**msgspec.structs.asdict(history)), brief_records()]
 
 
 def seed(conn: sqlite3.Connection) -> LoadSummary:

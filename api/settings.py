@@ -6,6 +6,9 @@ from functools import lru_cache
 from pathlib import Path
 
 DEFAULT_DATABASE_URL = "sqlite:///parley.db"
+# The project's shared data folder sits beside the repository; newer timeline_*.csv files that
+# appear there are seeded too (the copies shipped in seeds/data win on a name clash).
+SHARED_DATA_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,6 +20,8 @@ class Settings:
     rate_limit_per_minute: int = 600
     # Peers whose X-Forwarded-For is believed (a reverse proxy in front of Parley).
     trusted_proxies: frozenset[str] = frozenset()
+    # Folders searched for further timeline_*.csv history files, besides seeds/data.
+    extra_history_dirs: tuple[Path, ...] = ()
 
 
 @lru_cache(maxsize=1)
@@ -28,6 +33,9 @@ def get_settings() -> Settings:
         reads_require_key=env.get("PARLEY_READS_REQUIRE_KEY", "0").lower() in ("1", "true", "yes"),
         rate_limit_per_minute=int(env.get("PARLEY_RATE_LIMIT_PER_MINUTE", "600")),
         trusted_proxies=frozenset(p.strip() for p in env.get("PARLEY_TRUSTED_PROXIES", "").split(",") if p.strip()),
+        extra_history_dirs=tuple(
+            Path(p) for p in env.get("PARLEY_HISTORY_DIRS", str(SHARED_DATA_DIR)).split(os.pathsep) if p
+        ),
     )
 
 

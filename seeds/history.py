@@ -376,8 +376,21 @@ def read_rows(paths: Sequence[Path]) -> pl.DataFrame:
     return pl.concat(frames, how="diagonal")
 
 
-def load_history(data_dir: Path = DEFAULT_DATA_DIR) -> HistoryRecords:
-    return map_history(read_rows(sorted(data_dir.glob(CSV_GLOB))))
+def history_files(data_dir: Path, *more_dirs: Path) -> list[Path]:
+    """Every `timeline_*.csv` in `data_dir`, plus those of `more_dirs` whose names it lacks.
+
+    The shipped copies win, so a newer file dropped beside the originals adds to the history
+    without a shipped file being read twice.
+    """
+    found: dict[str, Path] = {}
+    for directory in (data_dir, *more_dirs):
+        for path in sorted(directory.glob(CSV_GLOB)) if directory.is_dir() else []:
+            found.setdefault(path.name, path)
+    return [found[name] for name in sorted(found)]
+
+
+def load_history(data_dir: Path = DEFAULT_DATA_DIR, *more_dirs: Path) -> HistoryRecords:
+    return map_history(read_rows(history_files(data_dir, *more_dirs)))
 
 
 S = TypeVar("S", bound=msgspec.Struct)

@@ -23,6 +23,7 @@ from seeds.history import (
     STATEMENT_KINDS,
     HistoryRecords,
     actor_slugs,
+    history_files,
     infer_outcome,
     load_history,
     map_history,
@@ -396,3 +397,14 @@ def test_actor_slugs_only_returns_known_unique_slugs(text: str) -> None:
 @given(st.text(max_size=200))
 def test_infer_outcome_accepts_any_text(text: str) -> None:
     assert infer_outcome(text) in set(Outcome)
+
+
+def test_history_files_add_new_files_from_further_folders(tmp_path: Path) -> None:
+    shipped, shared = tmp_path / "shipped", tmp_path / "shared"
+    shipped.mkdir()
+    shared.mkdir()
+    for folder, name in [(shipped, "timeline_a.csv"), (shared, "timeline_a.csv"), (shared, "timeline_b.csv"),
+                         (shared, "notes.csv")]:
+        (folder / name).write_text("id\n", encoding="utf-8")
+    assert history_files(shipped, shared, tmp_path / "missing") == [shipped / "timeline_a.csv",
+                                                                     shared / "timeline_b.csv"]

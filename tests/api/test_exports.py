@@ -100,3 +100,16 @@ def test_all_for_json_streams_every_record_with_no_next(client: Client) -> None:
 def test_tracks_export_with_derived_status(client: Client) -> None:
     table = read("csv", client.get("/v1/tracks?format=csv&as_of=2026-06-07&status=active").content)
     assert table["id"].to_list() == ["istanbul-talks"] and table["status"].to_list() == ["active"]
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "ndjson", "parquet"])
+def test_whole_results_span_many_batches(client: Client, fmt: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("api.exports.BATCH_SIZE", 17)
+    expected = [r["id"] for r in client.get("/v1/rounds?limit=500").json()["items"]]
+    assert len(expected) > 5 * 17
+    response = client.get(f"/v1/rounds?all=true&format={fmt}")
+    if fmt == "json":
+        ids = [r["id"] for r in response.json()["items"]]
+    else:
+        ids = read(fmt, response.content)["id"].to_list()
+    assert ids == expected
