@@ -11,10 +11,11 @@ them) and list columns in Parquet.
 """
 
 import datetime as dt
+import functools
 import io
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -88,7 +89,8 @@ def polars_type(info: msgspec.inspect.Type) -> pl.DataType:
     return pl.String()
 
 
-def table_schema(record_types: Iterable[type[msgspec.Struct]], timeline: bool) -> dict[str, pl.DataType]:
+@functools.cache
+def table_schema(record_types: tuple[type[msgspec.Struct], ...], timeline: bool) -> dict[str, pl.DataType]:
     """Columns in field order; the timeline adds its `kind` first and calls a record's own `kind`
     `subkind` (an exchange's pow/bodies/civilians, a statement's proposal/rejection/...)."""
     schema: dict[str, pl.DataType] = {"kind": pl.String()} if timeline else {}
@@ -189,6 +191,8 @@ def list_export(
     """A list operation's answer in the negotiated format: one page, or everything from `cursor`."""
     fmt = negotiate(requested, request.headers.get("accept"))
     timeline = query.collection is None
+    # Built once per record type and cached: inspecting Structs on every request costs as much
+    # as serving a page.
     schema = table_schema(record_types, timeline)
     headers = {"Vary": "Accept"}
     if everything:
