@@ -22,27 +22,32 @@ class DeclaredQuery(NamedTuple):
     typed: frozenset[str]  # not plain strings: lax parsing would read `null` as "absent"
 
 
-_declared: dict[int, DeclaredQuery] = {}
+# id(handler) -> (handler, what it declares). The handler is kept and compared: an id alone can
+# be reused by another app's handler once the first is garbage-collected (tests build many apps).
+_declared: dict[int, tuple[HTTPRouteHandler, DeclaredQuery]] = {}
 
 
 def declared_query(handler: HTTPRouteHandler) -> DeclaredQuery:
     """The query parameters a handler declares, read once from its signature."""
     key = id(handler)
-    if key not in _declared:
-        names, repeatable, typed = set(), set(), set()
-        for name, field in handler.parsed_fn_signature.parameters.items():
-            kwarg = field.kwarg_definition
-            if not isinstance(kwarg, ParameterKwarg) or kwarg.param_type is not ParamType.QUERY:
-                continue
-            alias = kwarg.name or name
-            names.add(alias)
-            inner = [a for a in field.inner_types if not a.is_none_type] if field.is_optional else [field]
-            if any(a.is_non_string_sequence for a in inner):
-                repeatable.add(alias)
-            if not all(a.annotation is str for a in inner):
-                typed.add(alias)
-        _declared[key] = DeclaredQuery(frozenset(names), frozenset(repeatable), frozenset(typed))
-    return _declared[key]
+    cached = _declared.get(key)
+    if cached is not None and cached[0] is handler:
+        return cached[1]
+    names, repeatable, typed = set(), set(), set()
+    for name, field in handler.parsed_fn_signature.parameters.items():
+        kwarg = field.kwarg_definition
+        if not isinstance(kwarg, ParameterKwarg) or kwarg.param_type is not ParamType.QUERY:
+            continue
+        alias = kwarg.name or name
+        names.add(alias)
+        inner = [a for a in field.inner_types if not a.is_none_type] if field.is_optional else [field]
+        if any(a.is_non_string_sequence for a in inner):
+            repeatable.add(alias)
+        if not all(a.annotation is str for a in inner):
+            typed.add(alias)
+    declared = DeclaredQuery(frozenset(names), frozenset(repeatable), frozenset(typed))
+    _declared[key] = (handler, declared)
+    return declared
 
 
 JSON_MEDIA_TYPES = frozenset({"application/json", "application/merge-patch+json"})
