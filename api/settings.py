@@ -3,7 +3,6 @@
 import os
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 DEFAULT_DATABASE_URL = "sqlite:///parley.db"
 
@@ -29,11 +28,3 @@ def get_settings() -> Settings:
         rate_limit_per_minute=int(env.get("PARLEY_RATE_LIMIT_PER_MINUTE", "600")),
         trusted_proxies=frozenset(p.strip() for p in env.get("PARLEY_TRUSTED_PROXIES", "").split(",") if p.strip()),
     )
-
-
-def sqlite_path(database_url: str) -> Path:
-    """The file behind a `sqlite:///relative` or `sqlite:////absolute` URL."""
-    prefix = "sqlite:///"
-    if not database_url.startswith(prefix):
-        raise ValueError(f"unsupported database URL {database_url!r}: expected {prefix}PATH")
-    return Path(database_url[len(prefix) :])

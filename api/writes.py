@@ -1,7 +1,9 @@
 """Write service: create, correct, retract and restore records, with the guarantees of the API.
 
-- Every change goes through `RevisionWriter` inside one `BEGIN IMMEDIATE` transaction, so the
-  record, its revision and (for POST) its idempotency entry commit together or not at all.
+- Every change goes through `RevisionWriter` inside one write transaction (`api.db`), so the
+  record, its revision and (for POST) its idempotency entry commit together or not at all. A
+  transaction that meets a transient conflict (PostgreSQL serialization failure or deadlock) is
+  run again a bounded number of times, then answered 503 with Retry-After.
 - Corrections need `If-Match`; the check and the write share the transaction, so of many
   concurrent corrections of one version exactly one wins.
 - References to other records are checked, and a broken one is a 422 naming the field.
@@ -9,15 +11,15 @@
 
 import datetime as dt
 import hashlib
-import sqlite3
 from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import msgspec
 
 from api.collections import BY_NAME, Collection
 from api.conditional import etag, if_match_holds
-from api.db import write_transaction
+from api.db import RETRY_AFTER_SECONDS, Connection, StoreBusy, retrying, write_transaction
 from api.problems import VALIDATION_TYPE, problem
 from api.reads import ReadService
 from api.store import RecordRepository, RevisionWriter, Written
@@ -26,6 +28,7 @@ from api.store import RecordRepository, RevisionWriter, Written
 IDEMPOTENCY_RETENTION = dt.timedelta(hours=48)
 SERVER_FIELDS = ("id", "revision", "recorded_at", "status", "last_round_on")
 
+T = TypeVar("T")
 _decode = msgspec.json.Decoder().decode
 _encode = msgspec.json.Encoder().encode
 
@@ -45,7 +48,7 @@ class WriteResult:
 
 
 class WriteService:
-    def __init__(self, conn: sqlite3.Connection, reads: ReadService) -> None:
+    def __init__(self, conn: Connection, reads: ReadService) -> None:
         self.conn = conn
         self.reads = reads
         self.records = RecordRepository(conn)
@@ -57,38 +60,42 @@ class WriteService:
         self, collection: Collection, record: msgspec.Struct, key_id: str, idempotency_key: str | None
     ) -> WriteResult:
         if idempotency_key is None:
-            with write_transaction(self.conn):
-                return self._create(collection, record, key_id)
+            return self._transaction(lambda: self._create(collection, record, key_id))
         slot = (key_id, idempotency_key)
         if slot in self._in_flight:
             raise problem(409, "A request with this Idempotency-Key is still being processed; retry later.")
         self._in_flight.add(slot)
         try:
             fingerprint = hashlib.sha256(collection.name.encode() + b"\n" + _encode(record)).hexdigest()
-            with write_transaction(self.conn):
-                stored = self.conn.execute(
-                    """SELECT fingerprint, status_code, location, etag, body FROM idempotency_keys
-                       WHERE key_id = ? AND idempotency_key = ?""",
-                    slot,
-                ).fetchone()
-                if stored is not None:
-                    if stored[0] != fingerprint:
-                        raise problem(422, "This Idempotency-Key was used with a different request.")
-                    return WriteResult(stored[1], stored[4].encode(), stored[3], stored[2])
-                result = self._create(collection, record, key_id)
-                now = dt.datetime.now(dt.UTC)
-                self.conn.execute(
-                    """INSERT INTO idempotency_keys (key_id, idempotency_key, fingerprint, status_code, location,
-                                                     etag, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
-                    (*slot, fingerprint, result.status_code, result.location, result.etag, result.body.decode(),
-                     now.isoformat()),
-                )
-                self.conn.execute(
-                    "DELETE FROM idempotency_keys WHERE created_at < ?", ((now - IDEMPOTENCY_RETENTION).isoformat(),)
-                )
-                return result
+            return self._transaction(lambda: self._create_once(collection, record, key_id, slot, fingerprint))
         finally:
             self._in_flight.discard(slot)
+
+    def _create_once(
+        self, collection: Collection, record: msgspec.Struct, key_id: str, slot: tuple[str, str], fingerprint: str
+    ) -> WriteResult:
+        """Replay the stored answer to this Idempotency-Key, or create and store the answer."""
+        stored = self.conn.execute(
+            """SELECT fingerprint, status_code, location, etag, body FROM idempotency_keys
+               WHERE key_id = ? AND idempotency_key = ?""",
+            slot,
+        ).fetchone()
+        if stored is not None:
+            if stored[0] != fingerprint:
+                raise problem(422, "This Idempotency-Key was used with a different request.")
+            return WriteResult(stored[1], stored[4].encode(), stored[3], stored[2])
+        result = self._create(collection, record, key_id)
+        now = dt.datetime.now(dt.UTC)
+        self.conn.execute(
+            """INSERT INTO idempotency_keys (key_id, idempotency_key, fingerprint, status_code, location,
+                                             etag, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+            (*slot, fingerprint, result.status_code, result.location, result.etag, result.body.decode(),
+             now.isoformat()),
+        )
+        self.conn.execute(
+            "DELETE FROM idempotency_keys WHERE created_at < ?", ((now - IDEMPOTENCY_RETENTION).isoformat(),)
+        )
+        return result
 
     def correct(
         self, collection: Collection, record_id: str, patch: msgspec.Struct, if_match: str | None, key_id: str
@@ -97,7 +104,8 @@ class WriteService:
             raise problem(428, "Corrections need If-Match with the record's current ETag.")
         changes = {k: v for k, v in msgspec.structs.asdict(patch).items() if v is not msgspec.UNSET}
         reason = changes.pop("reason")
-        with write_transaction(self.conn):
+
+        def work() -> WriteResult:
             current = self._current(collection, record_id, if_match)
             document = {k: v for k, v in _decode(current.stored).items() if k not in SERVER_FIELDS}
             document.update(msgspec.to_builtins(changes))
@@ -108,13 +116,17 @@ class WriteService:
                                           key_id=key_id)
             return self._result(200, collection, written)
 
+        return self._transaction(work)
+
     def retract(self, collection: Collection, record_id: str, reason: str, if_match: str | None, key_id: str) -> None:
-        with write_transaction(self.conn):
+        def work() -> None:
             self._current(collection, record_id, if_match)
             self.writer.retract(collection, record_id, reason=reason, key_id=key_id)
 
+        self._transaction(work)
+
     def restore(self, collection: Collection, record_id: str, reason: str, key_id: str) -> WriteResult:
-        with write_transaction(self.conn):
+        def work() -> WriteResult:
             history = self.records.revisions(collection, record_id)
             if not history:
                 raise problem(404, f"No {collection.record_kind} with id {record_id!r} has ever existed.")
@@ -127,7 +139,23 @@ class WriteService:
                                           key_id=key_id)
             return self._result(200, collection, written)
 
+        return self._transaction(work)
+
     # --- helpers -----------------------------------------------------------------------------
+
+    def _transaction(self, work: Callable[[], T]) -> T:
+        """`work` in one write transaction, retried on transient conflicts; 503 when they persist."""
+
+        def attempt() -> T:
+            with write_transaction(self.conn):
+                return work()
+
+        try:
+            return retrying(attempt)
+        except StoreBusy as busy:
+            error = problem(503, "The store is busy with conflicting writes; retry shortly.")
+            error.headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+            raise error from busy
 
     def _create(self, collection: Collection, record: msgspec.Struct, key_id: str) -> WriteResult:
         existing = self.writer.find_by_natural_key(collection, record)

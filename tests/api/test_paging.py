@@ -24,7 +24,7 @@ EXTRA_ROUNDS = 137
 
 
 @pytest.fixture
-def seeded_path(seeded_path: Path) -> Path:
+def seeded_url(seeded_url: str) -> str:
     """The brief plus enough undated, same-day and spread-out records to span many pages."""
     start = dt.date(2020, 1, 1)
     rounds = [
@@ -37,10 +37,10 @@ def seeded_path(seeded_path: Path) -> Path:
                         reported_at=start, external_id=f"paging-s{i}", sources=["brief-2026-06-07"])
         for i in range(5)
     ]
-    conn = db.connect(seeded_path)
+    conn = db.connect(seeded_url)
     load_records(conn, [(ROUNDS, rounds), (STATEMENTS, statements)], reason="test")
     conn.close()
-    return seeded_path
+    return seeded_url
 
 
 def walk(client: Client, url: str) -> list[dict[str, Any]]:

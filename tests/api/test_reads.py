@@ -5,6 +5,7 @@ from typing import Any
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
+from helpers import backend
 
 from api import db
 
@@ -108,7 +109,7 @@ def test_track_status_is_derived_as_of_the_read(client: Client) -> None:
 
 def test_health_reports_the_schema_version(client: Client) -> None:
     latest = max(version for version, _ in db.migrations())
-    assert client.get("/health").json() == {"status": "ok", "database": "sqlite", "schema_version": latest}
+    assert client.get("/health").json() == {"status": "ok", "database": backend(), "schema_version": latest}
 
 
 def assert_problem(response: Any, status: int, field: str | None = None) -> dict[str, Any]:
