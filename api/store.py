@@ -92,7 +92,7 @@ class RecordRepository:
             params.append(query.as_of.isoformat())
         if query.after is not None:
             where.append("(sort_key, id) > (?, ?)")
-            params.extend((query.after.sort_key, query.after.id))
+            params.extend((without_nul(query.after.sort_key), without_nul(query.after.id)))
         sql = (f"SELECT collection, sort_key, id, {self.conn.body_bytes} FROM records WHERE {' AND '.join(where)}"
                " ORDER BY sort_key, id")
         if not unbounded:
@@ -149,6 +149,12 @@ class RecordRepository:
             label = kind if collection == "statement" else collection
             latest.setdefault(track_id, {})[label] = date.fromisoformat(day)
         return latest
+
+
+def without_nul(text: str) -> str:
+    """A cursor's key, sendable to PostgreSQL (whose text cannot hold NUL). No stored key holds a
+    control character, so \x01 in place of \x00 compares with every stored key exactly the same."""
+    return text.replace("\x00", "\x01")
 
 
 def mint_id(collection: Collection, external_id: str | None) -> str:

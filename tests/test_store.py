@@ -18,10 +18,10 @@ def test_store_runs_in_wal_mode_with_full_sync(seeded_url: str) -> None:
 
 def test_migrations_apply_once_and_record_their_version(database_url: str) -> None:
     conn = db.connect(database_url)
-    latest = max(version for version, _ in db.migrations())
+    latest = max(version for version, _ in db.migrations(conn.dialect))
     assert db.migrate(conn) == latest
     assert db.migrate(conn) == latest
-    assert conn.execute("SELECT COUNT(*) FROM schema_migrations").fetchone()[0] == len(db.migrations())
+    assert conn.execute("SELECT COUNT(*) FROM schema_migrations").fetchone()[0] == len(db.migrations(conn.dialect))
 
 
 def test_seeding_twice_creates_nothing_the_second_time(database_url: str) -> None:
