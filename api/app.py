@@ -36,7 +36,7 @@ from api.problems import problem_details_plugin
 from api.rate_limit import RetryAfterRateLimitMiddleware
 from api.reads import ReadService
 from api.request_checks import check_request
-from api.settings import Settings, get_settings, sqlite_path
+from api.settings import Settings, get_settings
 from api.store import RecordRepository
 from api.writes import WriteService
 
@@ -91,14 +91,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
 
     def open_store(app: Litestar) -> None:
-        conn = db.connect(sqlite_path(settings.database_url))
+        conn = db.connect(settings.database_url)
         db.migrate(conn)
         app.state.conn = conn
         app.state.settings = settings
         app.state.api_keys = KeyRepository(conn)
         app.state.reads = ReadService(RecordRepository(conn))
         app.state.writes = WriteService(conn, app.state.reads)
-        app.state.forecasts = ForecastService.open(sqlite_path(settings.database_url))
+        app.state.forecasts = ForecastService.open(settings.database_url)
 
     def close_store(app: Litestar) -> None:
         app.state.forecasts.close()

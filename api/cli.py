@@ -1,7 +1,6 @@
 """The `parley` command: serve, seed, openapi."""
 
 import json
-import sqlite3
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -9,8 +8,9 @@ from pathlib import Path
 import click
 
 from api import db
+from api.db import Connection
 from api.keys import KeyRepository, Scope
-from api.settings import get_settings, sqlite_path
+from api.settings import get_settings
 
 OPENAPI_FILE = Path(__file__).resolve().parent.parent / "openapi.json"
 
@@ -20,8 +20,8 @@ def main() -> None:
     """Parley: typed records of a war's diplomacy and front lines."""
 
 
-def open_store() -> sqlite3.Connection:
-    conn = db.connect(sqlite_path(get_settings().database_url))
+def open_store() -> Connection:
+    conn = db.connect(get_settings().database_url)
     db.migrate(conn)
     return conn
 
@@ -31,7 +31,7 @@ def prepare_store() -> str:
     from api.seeding import is_empty, seed
 
     settings = get_settings()
-    conn = db.connect(sqlite_path(settings.database_url))
+    conn = db.connect(settings.database_url)
     try:
         version = db.migrate(conn)
         if not is_empty(conn):
@@ -40,6 +40,7 @@ def prepare_store() -> str:
         return f"store {settings.database_url} at schema {version}; seeded {summary.created} records"
     finally:
         conn.close()
+        db.dispose(settings.database_url)  # the workers open pools of their own
 
 
 @main.command()
@@ -61,7 +62,7 @@ def seed_command() -> None:
     """Migrate the store and load the seed records that are not there yet."""
     from api.seeding import seed
 
-    conn = db.connect(sqlite_path(get_settings().database_url))
+    conn = db.connect(get_settings().database_url)
     try:
         db.migrate(conn)
         summary = seed(conn)

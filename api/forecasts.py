@@ -17,12 +17,10 @@ both show the same numbers.
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -30,6 +28,7 @@ from litestar.exceptions import ValidationException
 from litestar.plugins.problem_details import ProblemDetailsException
 
 from api import db
+from api.db import Connection
 from api.problems import from_validation, problem
 from forecasting import (
     ForecastError,
@@ -110,7 +109,7 @@ def as_problem(exc: ForecastError, *, horizon_source: str = "query") -> ProblemD
 class ForecastService:
     """Forecasts, scenarios, the model card and the backtest, as the JSON the API serves."""
 
-    def __init__(self, conn: sqlite3.Connection, today: Callable[[], dt.date] = utc_today) -> None:
+    def __init__(self, conn: Connection, today: Callable[[], dt.date] = utc_today) -> None:
         self.conn = conn
         self.today = today
         self._db_lock = threading.Lock()  # one statement (or read transaction) at a time
@@ -119,8 +118,8 @@ class ForecastService:
         self._snapshot: Snapshot | None = None
 
     @classmethod
-    def open(cls, path: Path) -> ForecastService:
-        return cls(db.connect(path))
+    def open(cls, database_url: str) -> ForecastService:
+        return cls(db.connect(database_url))
 
     def close(self) -> None:
         self.conn.close()
@@ -145,7 +144,7 @@ class ForecastService:
     def _load(self) -> Snapshot:
         # One read transaction: the revision and the records are the same state of the store.
         with self._db_lock:
-            self.conn.execute("BEGIN")
+            self.conn.begin_read()
             try:
                 revision = int(self.conn.execute("SELECT COALESCE(MAX(seq), 0) FROM revisions").fetchone()[0])
                 rows = self.conn.execute(

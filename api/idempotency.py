@@ -11,10 +11,9 @@ the entry `complete` with the response in that same transaction. So:
 
 import datetime as dt
 import secrets
-import sqlite3
 from dataclasses import dataclass
 
-from api.db import write_transaction
+from api.db import Connection, write_transaction
 from api.problems import problem
 
 # How long a pending entry blocks retries; far longer than any write takes.
@@ -39,7 +38,7 @@ class Lease:
 
 
 class IdempotencyLedger:
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     def begin(self, key_id: str, idempotency_key: str, fingerprint: str) -> StoredResponse | Lease:

@@ -17,7 +17,6 @@ import csv
 import hashlib
 import json
 import re
-import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -27,7 +26,7 @@ import msgspec
 import polars as pl
 
 from api.collections import BY_NAME, Collection
-from api.db import write_transaction
+from api.db import Connection, write_transaction
 from api.store import RecordRepository, RevisionWriter, mint_id
 from api.writes import field_from_message
 from schemas.records import SourceCreate
@@ -233,7 +232,7 @@ def read_front_map(path: Path | None) -> dict[str, str]:
     return front_map
 
 
-def missing_fronts(conn: sqlite3.Connection, front_map: Mapping[str, str]) -> list[str]:
+def missing_fronts(conn: Connection, front_map: Mapping[str, str]) -> list[str]:
     """Fronts the map names that the store does not hold: reports on them would be rejected."""
     records = RecordRepository(conn)
     return sorted({f for f in front_map.values() if not records.exists(BY_NAME["fronts"], f)})
@@ -262,7 +261,7 @@ def _builtins(record: msgspec.Struct) -> dict[str, object]:
 
 
 def validate(
-    conn: sqlite3.Connection, rows: list[RawRow], collection: str | None = None, tick: Tick = no_tick
+    conn: Connection, rows: list[RawRow], collection: str | None = None, tick: Tick = no_tick
 ) -> Validation:
     """Convert and check every row; references may name the store or valid rows above them."""
     result = Validation()
@@ -338,7 +337,7 @@ def _required_nullable(create_type: type[msgspec.Struct]) -> tuple[str, ...]:
 # --- plan and apply -----------------------------------------------------------------------------
 
 
-def plan(conn: sqlite3.Connection, valid: list[ValidRow]) -> list[Step]:
+def plan(conn: Connection, valid: list[ValidRow]) -> list[Step]:
     """What each valid row does to the store: create, correct or nothing."""
     records, writer = RecordRepository(conn), RevisionWriter(conn)
     steps = []
@@ -359,7 +358,7 @@ def plan(conn: sqlite3.Connection, valid: list[ValidRow]) -> list[Step]:
     return steps
 
 
-def apply(conn: sqlite3.Connection, steps: list[Step], reason: str, tick: Tick = no_tick) -> None:
+def apply(conn: Connection, steps: list[Step], reason: str, tick: Tick = no_tick) -> None:
     """Write the plan through the one revision path; the caller holds the transaction."""
     writer = RevisionWriter(conn)
     for step in steps:
@@ -373,7 +372,7 @@ def apply(conn: sqlite3.Connection, steps: list[Step], reason: str, tick: Tick =
 
 
 def run_import(
-    conn: sqlite3.Connection, rows: list[RawRow], *, reason: str, collection: str | None = None,
+    conn: Connection, rows: list[RawRow], *, reason: str, collection: str | None = None,
     skip_invalid: bool = False, validate_tick: Tick = no_tick, write_tick: Tick = no_tick,
 ) -> ImportSummary:
     """Validate, plan and apply in one write transaction; nothing is written when a row is

@@ -4,12 +4,11 @@ import hashlib
 import hmac
 import re
 import secrets
-import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from api.db import write_transaction
+from api.db import Connection, write_transaction
 
 KEY_PATTERN = re.compile(r"^plk_([0-9a-f]{12})_([0-9a-f]{64})$")
 
@@ -38,7 +37,7 @@ def digest(secret: str) -> str:
 
 
 class KeyRepository:
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     def create(self, name: str, scope: Scope) -> tuple[ApiKey, str]:

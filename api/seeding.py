@@ -1,10 +1,10 @@
 """Load seed record sets into the store through the one revision path, idempotently."""
 
-import sqlite3
 
 import msgspec
 
 from api.collections import ALL, Collection
+from api.db import Connection
 from api.settings import get_settings
 from api.store import LoadSummary, load_records
 from seeds.brief import brief_records
@@ -26,7 +26,7 @@ def seed_record_sets() -> list[RecordSet]:
     return [RecordSet(**msgspec.structs.asdict(history)), brief_records()]
 
 
-def seed(conn: sqlite3.Connection) -> LoadSummary:
+def seed(conn: Connection) -> LoadSummary:
     """Create every seed record not already present; running it twice changes nothing."""
     created = unchanged = 0
     for record_set in seed_record_sets():
@@ -35,5 +35,5 @@ def seed(conn: sqlite3.Connection) -> LoadSummary:
     return LoadSummary(created=created, unchanged=unchanged)
 
 
-def is_empty(conn: sqlite3.Connection) -> bool:
+def is_empty(conn: Connection) -> bool:
     return conn.execute("SELECT 1 FROM records LIMIT 1").fetchone() is None

@@ -37,11 +37,3 @@ def get_settings() -> Settings:
             Path(p) for p in env.get("PARLEY_HISTORY_DIRS", str(SHARED_DATA_DIR)).split(os.pathsep) if p
         ),
     )
-
-
-def sqlite_path(database_url: str) -> Path:
-    """The file behind a `sqlite:///relative` or `sqlite:////absolute` URL."""
-    prefix = "sqlite:///"
-    if not database_url.startswith(prefix):
-        raise ValueError(f"unsupported database URL {database_url!r}: expected {prefix}PATH")
-    return Path(database_url[len(prefix) :])

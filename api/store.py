@@ -6,7 +6,6 @@ The SQL is kept to what SQLite and PostgreSQL both speak (row-value comparison, 
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import NamedTuple
@@ -14,7 +13,7 @@ from typing import NamedTuple
 import msgspec
 
 from api.collections import Collection, Columns
-from api.db import schema_version, write_transaction
+from api.db import Connection, schema_version, write_transaction
 from schemas.ids import derived_id, random_id
 
 _encode = msgspec.json.Encoder().encode
@@ -58,7 +57,7 @@ FILTER_COLUMNS = frozenset({"track_id", "front_id", "kind", "status", "outcome"}
 class RecordRepository:
     """Reads records of any collection, and the timeline across the event collections."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     def rows(self, query: ListQuery, *, unbounded: bool = False) -> list[StoredRow]:
@@ -93,10 +92,8 @@ class RecordRepository:
             params.append(query.as_of.isoformat())
         if query.after is not None:
             where.append("(sort_key, id) > (?, ?)")
-            params.extend((query.after.sort_key, query.after.id))
-        # CAST to BLOB hands back the stored JSON as bytes, ready to be served without a detour
-        # through str.
-        sql = (f"SELECT collection, sort_key, id, CAST(body AS BLOB) FROM records WHERE {' AND '.join(where)}"
+            params.extend((without_nul(query.after.sort_key), without_nul(query.after.id)))
+        sql = (f"SELECT collection, sort_key, id, {self.conn.body_bytes} FROM records WHERE {' AND '.join(where)}"
                " ORDER BY sort_key, id")
         if not unbounded:
             sql += " LIMIT ?"
@@ -105,7 +102,8 @@ class RecordRepository:
 
     def get(self, collection: Collection, record_id: str) -> bytes | None:
         row = self.conn.execute(
-            "SELECT CAST(body AS BLOB) FROM records WHERE collection = ? AND id = ?", (collection.record_kind, record_id)
+            f"SELECT {self.conn.body_bytes} FROM records WHERE collection = ? AND id = ?",
+            (collection.record_kind, record_id),
         ).fetchone()
         return None if row is None else row[0]
 
@@ -153,6 +151,12 @@ class RecordRepository:
         return latest
 
 
+def without_nul(text: str) -> str:
+    """A cursor's key, sendable to PostgreSQL (whose text cannot hold NUL). No stored key holds a
+    control character, so \x01 in place of \x00 compares with every stored key exactly the same."""
+    return text.replace("\x00", "\x01")
+
+
 def mint_id(collection: Collection, external_id: str | None) -> str:
     """Event ids: derived from an external id when there is one, else random."""
     assert collection.id_prefix is not None
@@ -186,7 +190,7 @@ class RevisionWriter:
     """The one write path. Every change of the current state appends a revision in the same
     transaction (the caller's), and nothing in `revisions` is ever changed afterwards."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     def find_by_natural_key(self, collection: Collection, record: msgspec.Struct) -> str | None:
@@ -296,7 +300,7 @@ class LoadSummary:
     unchanged: int
 
 
-def load_records(conn: sqlite3.Connection, batches: list[tuple[Collection, list[msgspec.Struct]]], reason: str) -> LoadSummary:
+def load_records(conn: Connection, batches: list[tuple[Collection, list[msgspec.Struct]]], reason: str) -> LoadSummary:
     """Create the records not yet present (matched by natural key), all in one transaction."""
     created = unchanged = 0
     writer = RevisionWriter(conn)

@@ -1,22 +1,30 @@
 """Write service: create, correct, retract and restore records, with the guarantees of the API.
 
-- Every change goes through `RevisionWriter` inside one `BEGIN IMMEDIATE` transaction, so the
-  record, its revision and (for POST) its idempotency entry commit together or not at all.
+- Every change goes through `RevisionWriter` inside one write transaction (`api.db`), so the
+  record, its revision and (for POST) its idempotency entry commit together or not at all. A
+  transaction that meets a transient conflict (PostgreSQL serialization failure or deadlock) is
+  run again a bounded number of times, then answered 503 with Retry-After.
 - Corrections need `If-Match`; the check and the write share the transaction, so of many
   concurrent corrections of one version exactly one wins.
 - References to other records are checked, and a broken one is a 422 naming the field.
 """
 
 import hashlib
-import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
 from api.collections import BY_NAME, Collection
 from api.conditional import etag, if_match_holds
-from api.db import write_transaction
+from api.db import (
+    RETRY_AFTER_SECONDS,
+    Connection,
+    StoreBusy,
+    retrying,
+    write_transaction,
+)
 from api.idempotency import IdempotencyLedger, StoredResponse
 from api.problems import VALIDATION_TYPE, problem
 from api.reads import ReadService
@@ -24,6 +32,7 @@ from api.store import RecordRepository, RevisionWriter, Written
 
 SERVER_FIELDS = ("id", "revision", "recorded_at", "status", "last_round_on")
 
+T = TypeVar("T")
 _decode = msgspec.json.Decoder().decode
 _encode = msgspec.json.Encoder().encode
 
@@ -43,7 +52,7 @@ class WriteResult:
 
 
 class WriteService:
-    def __init__(self, conn: sqlite3.Connection, reads: ReadService) -> None:
+    def __init__(self, conn: Connection, reads: ReadService) -> None:
         self.conn = conn
         self.reads = reads
         self.records = RecordRepository(conn)
@@ -54,19 +63,20 @@ class WriteService:
         self, collection: Collection, record: msgspec.Struct, key_id: str, idempotency_key: str | None
     ) -> WriteResult:
         if idempotency_key is None:
-            with write_transaction(self.conn):
-                return self._create(collection, record, key_id)
+            return self._transaction(lambda: self._create(collection, record, key_id))
         fingerprint = hashlib.sha256(collection.name.encode() + b"\n" + _encode(record)).hexdigest()
         outcome = self.idempotency.begin(key_id, idempotency_key, fingerprint)
         if isinstance(outcome, StoredResponse):
             return WriteResult(outcome.status_code, outcome.body, outcome.etag, outcome.location)
+
+        def work() -> WriteResult:
+            result = self._create(collection, record, key_id)
+            self.idempotency.complete(outcome, StoredResponse(result.status_code, result.body, result.etag,
+                                                              result.location))
+            return result
+
         try:
-            with write_transaction(self.conn):
-                result = self._create(collection, record, key_id)
-                self.idempotency.complete(
-                    outcome, StoredResponse(result.status_code, result.body, result.etag, result.location)
-                )
-                return result
+            return self._transaction(work)
         except BaseException:
             self.idempotency.release(outcome)
             raise
@@ -78,7 +88,8 @@ class WriteService:
             raise problem(428, "Corrections need If-Match with the record's current ETag.")
         changes = {k: v for k, v in msgspec.structs.asdict(patch).items() if v is not msgspec.UNSET}
         reason = changes.pop("reason")
-        with write_transaction(self.conn):
+
+        def work() -> WriteResult:
             current = self._current(collection, record_id, if_match)
             document = {k: v for k, v in _decode(current.stored).items() if k not in SERVER_FIELDS}
             document.update(msgspec.to_builtins(changes))
@@ -89,13 +100,17 @@ class WriteService:
                                           key_id=key_id)
             return self._result(200, collection, written)
 
+        return self._transaction(work)
+
     def retract(self, collection: Collection, record_id: str, reason: str, if_match: str | None, key_id: str) -> None:
-        with write_transaction(self.conn):
+        def work() -> None:
             self._current(collection, record_id, if_match)
             self.writer.retract(collection, record_id, reason=reason, key_id=key_id)
 
+        self._transaction(work)
+
     def restore(self, collection: Collection, record_id: str, reason: str, key_id: str) -> WriteResult:
-        with write_transaction(self.conn):
+        def work() -> WriteResult:
             history = self.records.revisions(collection, record_id)
             if not history:
                 raise problem(404, f"No {collection.record_kind} with id {record_id!r} has ever existed.")
@@ -108,7 +123,23 @@ class WriteService:
                                           key_id=key_id)
             return self._result(200, collection, written)
 
+        return self._transaction(work)
+
     # --- helpers -----------------------------------------------------------------------------
+
+    def _transaction(self, work: Callable[[], T]) -> T:
+        """`work` in one write transaction, retried on transient conflicts; 503 when they persist."""
+
+        def attempt() -> T:
+            with write_transaction(self.conn):
+                return work()
+
+        try:
+            return retrying(attempt)
+        except StoreBusy as busy:
+            error = problem(503, "The store is busy with conflicting writes; retry shortly.")
+            error.headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+            raise error from busy
 
     def _create(self, collection: Collection, record: msgspec.Struct, key_id: str) -> WriteResult:
         existing = self.writer.find_by_natural_key(collection, record)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import random
-import sqlite3
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,12 +135,17 @@ def validated(records: list[msgspec.Struct]) -> list[msgspec.Struct]:
     return [msgspec.convert(msgspec.to_builtins(r), type(r)) for r in records]
 
 
-def build(path: Path, sizes: Sizes = Sizes(), seed_value: int = 20260607) -> dict[str, int]:
-    """Create `path` (replacing any file there) and return the row count per collection."""
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
+def build(target: Path | str, sizes: Sizes = Sizes(), seed_value: int = 20260607) -> dict[str, int]:
+    """Build the bench store and return the row count per collection.
+
+    `target` is a SQLite file (replaced if it exists) or a `postgresql://` URL of an empty database.
+    """
+    url = target if isinstance(target, str) else f"sqlite:///{target}"
+    if isinstance(target, Path):
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{target}{suffix}").unlink(missing_ok=True)
     rng = random.Random(seed_value)
-    conn = db.connect(path)
+    conn = db.connect(url)
     try:
         db.migrate(conn)
         seed(conn)
@@ -150,13 +154,16 @@ def build(path: Path, sizes: Sizes = Sizes(), seed_value: int = 20260607) -> dic
             (EXCHANGES, validated(synthetic_exchanges(sizes.exchanges, sizes.rounds, rng))),
             (STATEMENTS, validated(synthetic_statements(sizes.statements, rng))),
         ], reason=REASON)
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # start the bench with an empty WAL
+        if conn.dialect == "sqlite":
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # start the bench with an empty WAL
+        else:
+            conn.execute("ANALYZE")  # fresh statistics for the planner
         return counts(conn)
     finally:
         conn.close()
 
 
-def counts(conn: sqlite3.Connection) -> dict[str, int]:
+def counts(conn: db.Connection) -> dict[str, int]:
     rows = conn.execute("SELECT collection, COUNT(*) FROM records GROUP BY collection ORDER BY collection")
     return {collection: n for collection, n in rows} | {
         "events": conn.execute("SELECT COUNT(*) FROM records WHERE is_event = 1").fetchone()[0]

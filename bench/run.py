@@ -215,12 +215,13 @@ def free_port() -> int:
 # --- servers ----------------------------------------------------------------------------------
 
 
-def start_server(name: str, target: str, env: dict[str, str], workdir: Path, cpus: set[int] | None) -> Server:
-    """One granian worker serving `target` (a factory) on a free loopback port."""
+def start_server(name: str, target: str, env: dict[str, str], workdir: Path, cpus: set[int] | None,
+                 workers: int = 1) -> Server:
+    """`workers` granian workers (one by default) serving `target` (a factory) on a free loopback port."""
     port = free_port()
     log = workdir / f"{name}.log"
     command = [
-        sys.executable, "-m", "granian", "--interface", "asgi", "--workers", "1", "--host", HOST,
+        sys.executable, "-m", "granian", "--interface", "asgi", "--workers", str(workers), "--host", HOST,
         "--port", str(port), "--no-ws", "--log-level", "warning", "--factory", target,
     ]
     with log.open("wb") as out:

@@ -9,7 +9,10 @@ from msgspec import UNSET, Meta, Struct, UnsetType
 from schemas import records as r
 from schemas.vocab import RevisionOperation
 
-Reason = Annotated[str, Meta(min_length=3, max_length=1000, description="Why the record is being changed.")]
+# No NUL characters: PostgreSQL text cannot hold them, and the reason is stored as a column.
+NO_NUL = r"^[^\x00]*$"
+Reason = Annotated[str, Meta(min_length=3, max_length=1000, pattern=NO_NUL,
+                             description="Why the record is being changed.")]
 
 
 def patch_type(create_type: type[Struct], name: str) -> type[Struct]:

@@ -1,10 +1,21 @@
-"""Fixtures build real apps over real temporary SQLite files; nothing of ours is mocked."""
+"""Fixtures build real apps over real, fresh stores; nothing of ours is mocked.
 
+`--backend sqlite` (the default) gives each test a temporary SQLite file; `--backend postgresql`
+gives each test a PostgreSQL database of its own, copied from a migrated and seeded template
+made once per session, and drops it afterwards.
+"""
+
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import sqlite_url
+from helpers import (
+    BACKEND_ENV,
+    create_postgres_database,
+    drop_postgres_database,
+    sqlite_url,
+)
 from litestar import Litestar
 from litestar.testing import TestClient
 
@@ -15,23 +26,65 @@ from api.seeding import seed
 from api.settings import Settings, get_settings
 
 
-@pytest.fixture
-def database_path(tmp_path: Path) -> Path:
-    return tmp_path / "parley.db"
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--backend", choices=["sqlite", "postgresql"], default=os.environ.get(BACKEND_ENV, "sqlite"),
+                     help="the store the suite runs against")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ[BACKEND_ENV] = config.getoption("--backend")
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"parley backend: {config.getoption('--backend')}"
+
+
+def migrate_and_seed(url: str) -> None:
+    conn = db.connect(url)
+    try:
+        db.migrate(conn)
+        seed(conn)
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[str]:
+    """A migrated, seeded database that each test's database is copied from."""
+    url = create_postgres_database()
+    migrate_and_seed(url)
+    db.dispose(url)  # a template must have no open connections while it is copied
+    yield url.rsplit("/", 1)[1]
+    drop_postgres_database(url)
 
 
 @pytest.fixture
-def seeded_path(database_path: Path) -> Path:
-    conn = db.connect(database_path)
-    db.migrate(conn)
-    seed(conn)
-    conn.close()
-    return database_path
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty store, not yet migrated."""
+    if request.config.getoption("--backend") == "sqlite":
+        yield sqlite_url(tmp_path / "parley.db")
+        return
+    url = create_postgres_database()
+    yield url
+    drop_postgres_database(url)
 
 
 @pytest.fixture
-def app(seeded_path: Path) -> Litestar:
-    return create_app(Settings(database_url=sqlite_url(seeded_path)))
+def seeded_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated store holding the seed records."""
+    if request.config.getoption("--backend") == "sqlite":
+        url = sqlite_url(tmp_path / "parley.db")
+        migrate_and_seed(url)
+        yield url
+        return
+    url = create_postgres_database(template=request.getfixturevalue("postgres_template"))
+    yield url
+    drop_postgres_database(url)
+
+
+@pytest.fixture
+def app(seeded_url: str) -> Litestar:
+    return create_app(Settings(database_url=seeded_url))
 
 
 @pytest.fixture
@@ -41,9 +94,9 @@ def client(app: Litestar) -> Iterator[TestClient[Litestar]]:
 
 
 @pytest.fixture
-def keys(seeded_path: Path) -> dict[str, str]:
+def keys(seeded_url: str) -> dict[str, str]:
     """A live `write` key, a live `admin` key and a revoked `write` key, as full tokens."""
-    conn = db.connect(seeded_path)
+    conn = db.connect(seeded_url)
     repository = KeyRepository(conn)
     _, write = repository.create("test writer", Scope.WRITE)
     _, admin = repository.create("test admin", Scope.ADMIN)
@@ -54,9 +107,9 @@ def keys(seeded_path: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-def cli_store(seeded_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def cli_store(seeded_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A seeded store that the `parley` command finds through PARLEY_DATABASE_URL."""
-    monkeypatch.setenv("PARLEY_DATABASE_URL", sqlite_url(seeded_path))
+    monkeypatch.setenv("PARLEY_DATABASE_URL", seeded_url)
     get_settings.cache_clear()
-    yield seeded_path
+    yield seeded_url
     get_settings.cache_clear()

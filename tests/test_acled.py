@@ -2,7 +2,6 @@
 
 import datetime as dt
 import json
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -55,13 +54,13 @@ EXPECTED = {
 
 
 @pytest.fixture
-def conn(seeded_path: Path) -> Iterator[sqlite3.Connection]:
-    connection = db.connect(seeded_path)
+def conn(seeded_url: str) -> Iterator[db.Connection]:
+    connection = db.connect(seeded_url)
     yield connection
     connection.close()
 
 
-def import_acled(conn: sqlite3.Connection, path: Path, front_map: dict[str, str] = DEFAULT_FRONT_MAP,
+def import_acled(conn: db.Connection, path: Path, front_map: dict[str, str] = DEFAULT_FRONT_MAP,
                  ) -> ImportSummary:
     return run_import(conn, parse_acled(path, front_map), reason=f"import {path.name}")
 
@@ -115,7 +114,7 @@ def test_status_rule() -> None:
     assert front_status(territory_changes=0, battles=FEW_BATTLES - 1) is FrontStatus.FROZEN
 
 
-def test_import_creates_the_source_and_reports_and_reimport_matches(conn: sqlite3.Connection) -> None:
+def test_import_creates_the_source_and_reports_and_reimport_matches(conn: db.Connection) -> None:
     first = import_acled(conn, ACLED_CSV)
     assert (first.read, first.created, first.rejected) == (1 + len(EXPECTED), 1 + len(EXPECTED), 0)
     source = RecordRepository(conn).get(BY_NAME["sources"], acled_source(ACLED_CSV).id)
@@ -124,7 +123,7 @@ def test_import_creates_the_source_and_reports_and_reimport_matches(conn: sqlite
     assert (second.created, second.corrected, second.unchanged) == (0, 0, 1 + len(EXPECTED))
 
 
-def test_a_revised_export_corrects_only_the_weeks_that_changed(conn: sqlite3.Connection, tmp_path: Path) -> None:
+def test_a_revised_export_corrects_only_the_weeks_that_changed(conn: db.Connection, tmp_path: Path) -> None:
     import_acled(conn, ACLED_CSV)
     lines = ACLED_CSV.read_text(encoding="utf-8").splitlines(keepends=True)
     revised = acled_copy(tmp_path, "".join(line for line in lines if not line.startswith("UKR140028,")))
@@ -138,7 +137,7 @@ def test_a_revised_export_corrects_only_the_weeks_that_changed(conn: sqlite3.Con
     ]
 
 
-def test_a_week_is_invisible_before_it_ends(conn: sqlite3.Connection) -> None:
+def test_a_week_is_invisible_before_it_ends(conn: db.Connection) -> None:
     import_acled(conn, ACLED_CSV)
 
     def visible(as_of: dt.date) -> set[str]:
@@ -150,7 +149,7 @@ def test_a_week_is_invisible_before_it_ends(conn: sqlite3.Connection) -> None:
     assert visible(dt.date(2024, 1, 21)) == {k for k, v in EXPECTED.items() if v[0] == dt.date(2024, 1, 15)}
 
 
-def test_front_map_override_adds_and_drops_oblasts(conn: sqlite3.Connection, tmp_path: Path) -> None:
+def test_front_map_override_adds_and_drops_oblasts(conn: db.Connection, tmp_path: Path) -> None:
     front_map_file = tmp_path / "fronts.json"
     front_map_file.write_text(json.dumps({"Luhansk": "luhansk", "Kherson": None}), encoding="utf-8")
     front_map = read_front_map(front_map_file)
@@ -171,7 +170,7 @@ def test_front_map_override_adds_and_drops_oblasts(conn: sqlite3.Connection, tmp
 # --- the command ----------------------------------------------------------------------------------
 
 
-def test_cli_imports_an_acled_export(cli_store: Path) -> None:
+def test_cli_imports_an_acled_export(cli_store: str) -> None:
     runner = CliRunner()
     result = runner.invoke(main, ["import", "--format", "acled", str(ACLED_CSV)])
     assert result.exit_code == 0, result.output
@@ -180,7 +179,7 @@ def test_cli_imports_an_acled_export(cli_store: Path) -> None:
     assert again.stdout.strip() == "read 7, created 0, corrected 0, unchanged 7, rejected 0"
 
 
-def test_cli_rejects_a_front_map_naming_unknown_fronts(cli_store: Path, tmp_path: Path) -> None:
+def test_cli_rejects_a_front_map_naming_unknown_fronts(cli_store: str, tmp_path: Path) -> None:
     front_map_file = tmp_path / "fronts.json"
     front_map_file.write_text('{"Luhansk": "luhansk"}', encoding="utf-8")
     result = CliRunner().invoke(main, ["import", "--format", "acled", "--front-map", str(front_map_file),
@@ -194,5 +193,5 @@ def test_cli_rejects_a_front_map_naming_unknown_fronts(cli_store: Path, tmp_path
         conn.close()
 
 
-def test_an_export_without_mapped_oblasts_imports_nothing(conn: sqlite3.Connection) -> None:
+def test_an_export_without_mapped_oblasts_imports_nothing(conn: db.Connection) -> None:
     assert parse_acled(ACLED_CSV, {"Crimea": "donetsk"}) == []

@@ -1,6 +1,5 @@
 """`parley import`: CSV and NDJSON rows validated, matched by natural key, written as revisions."""
 
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,25 +19,25 @@ MIXED_NDJSON = FIXTURES / "import_mixed.ndjson"
 
 
 @pytest.fixture
-def conn(seeded_path: Path) -> Iterator[sqlite3.Connection]:
-    connection = db.connect(seeded_path)
+def conn(seeded_url: str) -> Iterator[db.Connection]:
+    connection = db.connect(seeded_url)
     yield connection
     connection.close()
 
 
-def load(conn: sqlite3.Connection, path: Path, collection: str | None = None, *, skip_invalid: bool = False,
+def load(conn: db.Connection, path: Path, collection: str | None = None, *, skip_invalid: bool = False,
          ) -> ImportSummary:
     return run_import(conn, parse_file(path), reason=f"import {path.name}", collection=collection,
                       skip_invalid=skip_invalid)
 
 
-def counts(conn: sqlite3.Connection) -> tuple[int, int]:
+def counts(conn: db.Connection) -> tuple[int, int]:
     records = conn.execute("SELECT COUNT(*) FROM records").fetchone()[0]
     revisions = conn.execute("SELECT COUNT(*) FROM revisions").fetchone()[0]
     return records, revisions
 
 
-def by_external_id(conn: sqlite3.Connection, external_id: str) -> dict[str, object]:
+def by_external_id(conn: db.Connection, external_id: str) -> dict[str, object]:
     row = conn.execute("SELECT body FROM records WHERE external_id = ?", (external_id,)).fetchone()
     assert row is not None, external_id
     body: dict[str, object] = msgspec.json.decode(row[0])
@@ -55,7 +54,7 @@ def edited(tmp_path: Path, source: Path, old: str, new: str) -> Path:
     return target
 
 
-def test_csv_import_creates_records_and_reports_counts(conn: sqlite3.Connection) -> None:
+def test_csv_import_creates_records_and_reports_counts(conn: db.Connection) -> None:
     before = counts(conn)
     summary = load(conn, ROUNDS_CSV, "rounds")
     assert (summary.read, summary.created, summary.corrected, summary.unchanged, summary.rejected) == (4, 4, 0, 0, 0)
@@ -72,7 +71,7 @@ def test_csv_import_creates_records_and_reports_counts(conn: sqlite3.Connection)
     assert side["date"] is None and side["reported_at"] == "2026-07-20"
 
 
-def test_ndjson_rows_name_their_collection_and_cite_rows_above_them(conn: sqlite3.Connection) -> None:
+def test_ndjson_rows_name_their_collection_and_cite_rows_above_them(conn: db.Connection) -> None:
     summary = load(conn, MIXED_NDJSON)
     assert (summary.read, summary.created, summary.rejected) == (7, 7, 0)
     round_body = by_external_id(conn, "imp-hum-r1")
@@ -81,7 +80,7 @@ def test_ndjson_rows_name_their_collection_and_cite_rows_above_them(conn: sqlite
     assert by_external_id(conn, "imp-front-donetsk-2026-06-16")["events"] == 12  # "12" converted
 
 
-def test_reimport_creates_nothing(conn: sqlite3.Connection) -> None:
+def test_reimport_creates_nothing(conn: db.Connection) -> None:
     load(conn, ROUNDS_CSV, "rounds")
     load(conn, MIXED_NDJSON)
     before = counts(conn)
@@ -90,7 +89,7 @@ def test_reimport_creates_nothing(conn: sqlite3.Connection) -> None:
     assert counts(conn) == before
 
 
-def test_a_changed_row_becomes_a_correct_revision(conn: sqlite3.Connection, tmp_path: Path) -> None:
+def test_a_changed_row_becomes_a_correct_revision(conn: db.Connection, tmp_path: Path) -> None:
     load(conn, ROUNDS_CSV, "rounds")
     record_id = str(by_external_id(conn, "imp-istanbul-r4")["id"])
     changed = edited(tmp_path, ROUNDS_CSV, "Fourth round ended without agreement.", "Fourth round: no agreement.")
@@ -105,7 +104,7 @@ def test_a_changed_row_becomes_a_correct_revision(conn: sqlite3.Connection, tmp_
     assert by_external_id(conn, "imp-istanbul-r4")["summary"] == "Fourth round: no agreement."
 
 
-def test_one_invalid_row_writes_nothing_and_names_line_and_field(conn: sqlite3.Connection, tmp_path: Path) -> None:
+def test_one_invalid_row_writes_nothing_and_names_line_and_field(conn: db.Connection, tmp_path: Path) -> None:
     before = counts(conn)
     broken = edited(tmp_path, ROUNDS_CSV, "imp-istanbul-r4,istanbul-talks,4,", "imp-istanbul-r4,istanbul-talks,four,")
     summary = load(conn, broken, "rounds")
@@ -115,7 +114,7 @@ def test_one_invalid_row_writes_nothing_and_names_line_and_field(conn: sqlite3.C
     assert counts(conn) == before
 
 
-def test_skip_invalid_writes_the_valid_rows(conn: sqlite3.Connection, tmp_path: Path) -> None:
+def test_skip_invalid_writes_the_valid_rows(conn: db.Connection, tmp_path: Path) -> None:
     broken = edited(tmp_path, ROUNDS_CSV, "2026-06-30,day", "2026-06-31,day")
     summary = load(conn, broken, "rounds", skip_invalid=True)
     assert summary.written and (summary.read, summary.created, summary.rejected) == (4, 3, 1)
@@ -123,7 +122,7 @@ def test_skip_invalid_writes_the_valid_rows(conn: sqlite3.Connection, tmp_path: 
     assert conn.execute("SELECT COUNT(*) FROM records WHERE external_id = 'imp-istanbul-r4'").fetchone()[0] == 0
 
 
-def test_unknown_track_and_source_are_rejected_with_their_field(conn: sqlite3.Connection, tmp_path: Path) -> None:
+def test_unknown_track_and_source_are_rejected_with_their_field(conn: db.Connection, tmp_path: Path) -> None:
     broken = edited(tmp_path, ROUNDS_CSV, "imp-istanbul-r4,istanbul-talks", "imp-istanbul-r4,no-such-track")
     broken = edited(tmp_path, broken, "brief-2026-06-07;kyiv-independent-2026-06-07", "brief-2026-06-07;x")
     summary = load(conn, broken, "rounds")
@@ -133,7 +132,7 @@ def test_unknown_track_and_source_are_rejected_with_their_field(conn: sqlite3.Co
     ]
 
 
-def test_references_resolve_only_to_rows_above(conn: sqlite3.Connection, tmp_path: Path) -> None:
+def test_references_resolve_only_to_rows_above(conn: db.Connection, tmp_path: Path) -> None:
     lines = MIXED_NDJSON.read_text(encoding="utf-8").splitlines()
     track = next(line for line in lines if '"tracks"' in line)
     reordered = tmp_path / "reordered.ndjson"
@@ -142,7 +141,7 @@ def test_references_resolve_only_to_rows_above(conn: sqlite3.Connection, tmp_pat
     assert {(e.where, e.field) for e in summary.errors} == {("line 5", "track"), ("line 6", "track")}
 
 
-def test_event_rows_need_an_external_id_and_keys_appear_once(conn: sqlite3.Connection, tmp_path: Path) -> None:
+def test_event_rows_need_an_external_id_and_keys_appear_once(conn: db.Connection, tmp_path: Path) -> None:
     broken = edited(tmp_path, ROUNDS_CSV, "imp-istanbul-r4,", ",")
     broken = edited(tmp_path, broken, "imp-istanbul-r5,", "imp-istanbul-r3,")
     summary = load(conn, broken, "rounds")
@@ -153,7 +152,7 @@ def test_event_rows_need_an_external_id_and_keys_appear_once(conn: sqlite3.Conne
 
 
 def test_ndjson_line_numbers_count_blank_lines_and_collection_must_agree(
-    conn: sqlite3.Connection, tmp_path: Path
+    conn: db.Connection, tmp_path: Path
 ) -> None:
     broken = edited(tmp_path, MIXED_NDJSON, '"status": "contested"', '"status": "retreating"')
     summary = load(conn, broken)
@@ -162,13 +161,13 @@ def test_ndjson_line_numbers_count_blank_lines_and_collection_must_agree(
     assert mismatch.rejected == 5 and mismatch.errors[0].field == "collection"
 
 
-def test_csv_line_numbers_survive_multiline_cells(conn: sqlite3.Connection, tmp_path: Path) -> None:
+def test_csv_line_numbers_survive_multiline_cells(conn: db.Connection, tmp_path: Path) -> None:
     broken = edited(tmp_path, ROUNDS_CSV, "a further POW swap agreed,", "a further\nPOW swap\nagreed,")
     broken = edited(tmp_path, broken, "2026-06-30,day", "2026-06-31,day")
     assert [e.where for e in load(conn, broken, "rounds").errors] == ["line 5"]
 
 
-def test_a_retracted_record_is_not_recreated_by_an_import(conn: sqlite3.Connection) -> None:
+def test_a_retracted_record_is_not_recreated_by_an_import(conn: db.Connection) -> None:
     from api.db import write_transaction
     from api.store import RevisionWriter
 
@@ -184,7 +183,7 @@ def test_a_retracted_record_is_not_recreated_by_an_import(conn: sqlite3.Connecti
 # --- the command ----------------------------------------------------------------------------------
 
 
-def test_cli_imports_and_reimports(cli_store: Path) -> None:
+def test_cli_imports_and_reimports(cli_store: str) -> None:
     runner = CliRunner()
     first = runner.invoke(main, ["import", str(ROUNDS_CSV), "--collection", "rounds"])
     assert first.exit_code == 0, first.output
@@ -195,7 +194,7 @@ def test_cli_imports_and_reimports(cli_store: Path) -> None:
     assert again.stdout.strip() == "read 4, created 0, corrected 0, unchanged 4, rejected 0"
 
 
-def test_cli_exits_nonzero_on_rejected_rows_unless_skipping(cli_store: Path, tmp_path: Path) -> None:
+def test_cli_exits_nonzero_on_rejected_rows_unless_skipping(cli_store: str, tmp_path: Path) -> None:
     broken = edited(tmp_path, ROUNDS_CSV, "imp-istanbul-r4,istanbul-talks", "imp-istanbul-r4,no-such-track")
     runner = CliRunner()
     strict = runner.invoke(main, ["import", str(broken), "--collection", "rounds"])
@@ -206,7 +205,7 @@ def test_cli_exits_nonzero_on_rejected_rows_unless_skipping(cli_store: Path, tmp
     assert lenient.exit_code == 0 and "created 3" in lenient.stdout and "rejected 1" in lenient.stdout
 
 
-def test_cli_needs_a_known_format(cli_store: Path, tmp_path: Path) -> None:
+def test_cli_needs_a_known_format(cli_store: str, tmp_path: Path) -> None:
     odd = tmp_path / "rounds.txt"
     odd.write_text(ROUNDS_CSV.read_text(encoding="utf-8"), encoding="utf-8")
     result = CliRunner().invoke(main, ["import", str(odd), "--collection", "rounds"])

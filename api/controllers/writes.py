@@ -21,7 +21,7 @@ from api.params import Cursor, Limit
 from api.problems import problem_responses
 from api.reads import ReadService
 from api.writes import WriteResult, WriteService, field_from_message, invalid_body
-from schemas.writes import Retraction, RevisionPage
+from schemas.writes import NO_NUL, Retraction, RevisionPage
 
 HttpRequest = Request[Any, Any, Any]
 T = TypeVar("T", bound=msgspec.Struct)
@@ -40,7 +40,7 @@ IfMatch = Annotated[
                     description="The ETag of the version being changed. Required for corrections "
                                 "(428 without it); 412 when the record has changed since."),
 ]
-RetractionReason = Annotated[str, QueryParameter(name="reason", min_length=3, max_length=1000,
+RetractionReason = Annotated[str, QueryParameter(name="reason", min_length=3, max_length=1000, pattern=NO_NUL,
                                                  description="Why the record is retracted.")]
 
 

@@ -5,13 +5,12 @@ import datetime as dt
 import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import msgspec
 import pytest
 from click.testing import CliRunner
-from helpers import bearer, sqlite_url
+from helpers import bearer
 from litestar import Litestar
 from litestar.testing import TestClient
 
@@ -194,14 +193,14 @@ def test_backtest_is_served_and_cached(client: Client) -> None:
 
 
 @pytest.fixture
-def cli_store(seeded_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv("PARLEY_DATABASE_URL", sqlite_url(seeded_path))
+def cli_store(seeded_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    monkeypatch.setenv("PARLEY_DATABASE_URL", seeded_url)
     get_settings.cache_clear()
-    yield seeded_path
+    yield seeded_url
     get_settings.cache_clear()
 
 
-def test_cli_forecast_prints_the_api_numbers(client: Client, cli_store: Path) -> None:
+def test_cli_forecast_prints_the_api_numbers(client: Client, cli_store: str) -> None:
     result = CliRunner().invoke(cli.main, ["forecast", "istanbul-talks", "--as-of", T, "--horizon", "4",
                                            "--horizon", "13"])
     assert result.exit_code == 0, result.output
@@ -213,12 +212,12 @@ def test_cli_forecast_prints_the_api_numbers(client: Client, cli_store: Path) ->
     assert f.model_id in result.output
 
 
-def test_cli_forecast_reports_the_problem(cli_store: Path) -> None:
+def test_cli_forecast_reports_the_problem(cli_store: str) -> None:
     result = CliRunner().invoke(cli.main, ["forecast", "no-such-track", "--as-of", T])
     assert result.exit_code == 1 and "No track 'no-such-track'" in result.output
 
 
-def test_cli_backtest_prints_the_api_numbers(client: Client, cli_store: Path) -> None:
+def test_cli_backtest_prints_the_api_numbers(client: Client, cli_store: str) -> None:
     result = CliRunner().invoke(cli.main, ["backtest"])
     assert result.exit_code == 0, result.output
     report = msgspec.json.decode(client.get("/v1/forecasts/backtest").content, type=BacktestReport)

@@ -1,7 +1,6 @@
 """Front intensity series: per-period counts and sums, continuous periods, as-of honoured."""
 
 import datetime as dt
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -26,16 +25,16 @@ REPORTS = [  # (date, status, events, fatalities)
 
 
 @pytest.fixture
-def seeded_path(seeded_path: Path) -> Path:
+def seeded_url(seeded_url: str) -> str:
     reports = [
         FrontReportCreate(front="donetsk", date=day, status=FrontStatus(status), events=events, fatalities=fatalities,
                           external_id=f"intensity-{i}", sources=["brief-2026-06-07"])
         for i, (day, status, events, fatalities) in enumerate(REPORTS)
     ]
-    conn = db.connect(seeded_path)
+    conn = db.connect(seeded_url)
     load_records(conn, [(FRONT_REPORTS, reports)], reason="test")
     conn.close()
-    return seeded_path
+    return seeded_url
 
 
 def test_weekly_series_sums_and_fills_empty_weeks(client: Client) -> None:

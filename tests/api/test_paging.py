@@ -1,7 +1,6 @@
 """Cursor paging: walking every page returns each record exactly once, in order."""
 
 import datetime as dt
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -24,7 +23,7 @@ EXTRA_ROUNDS = 137
 
 
 @pytest.fixture
-def seeded_path(seeded_path: Path) -> Path:
+def seeded_url(seeded_url: str) -> str:
     """The brief plus enough undated, same-day and spread-out records to span many pages."""
     start = dt.date(2020, 1, 1)
     rounds = [
@@ -37,10 +36,10 @@ def seeded_path(seeded_path: Path) -> Path:
                         reported_at=start, external_id=f"paging-s{i}", sources=["brief-2026-06-07"])
         for i in range(5)
     ]
-    conn = db.connect(seeded_path)
+    conn = db.connect(seeded_url)
     load_records(conn, [(ROUNDS, rounds), (STATEMENTS, statements)], reason="test")
     conn.close()
-    return seeded_path
+    return seeded_url
 
 
 def walk(client: Client, url: str) -> list[dict[str, Any]]:

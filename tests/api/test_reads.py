@@ -4,6 +4,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from helpers import backend
 from litestar import Litestar
 from litestar.testing import TestClient
 
@@ -110,7 +111,7 @@ def test_track_status_is_derived_as_of_the_read(client: Client) -> None:
 
 def test_health_reports_the_schema_version(client: Client) -> None:
     latest = max(version for version, _ in db.migrations())
-    assert client.get("/health").json() == {"status": "ok", "database": "sqlite", "schema_version": latest}
+    assert client.get("/health").json() == {"status": "ok", "database": backend(), "schema_version": latest}
 
 
 def assert_problem(response: Any, status: int, field: str | None = None) -> dict[str, Any]:

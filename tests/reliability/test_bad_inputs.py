@@ -1,13 +1,11 @@
 """A battery of malformed requests: every one gets a 4xx problem, none a 5xx, and nothing is written."""
 
 import json
-import sqlite3
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from helpers import bearer, sqlite_url
+from helpers import bearer, query
 from litestar.testing import TestClient
 
 from api.app import create_app
@@ -147,8 +145,8 @@ def attempts(write: str) -> Iterator[Attempt]:
                          "application/xml", ""):
         yield Attempt("POST", "/v1/rounds", json.dumps(VALID_ROUND).encode(),
                       {**bearer(write), "Content-Type": content_type})
-    for query in queries():
-        yield Attempt("GET", query)
+    for url in queries():
+        yield Attempt("GET", url)
     for authorization in ("", "Bearer", "Bearer ", "Basic eDp5", "bearer plk_", "Bearer plk_zz_zz", write + "x",
                           "Bearer " + write[:-1], "Bearer " + write + " extra", "Token " + write):
         yield Attempt("POST", "/v1/rounds", json.dumps(VALID_ROUND).encode(),
@@ -167,17 +165,14 @@ def attempts(write: str) -> Iterator[Attempt]:
                       {**json_headers, "If-Match": if_match})
 
 
-def table_counts(database: Path) -> tuple[int, int, int]:
-    conn = sqlite3.connect(database)
-    counts = tuple(conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
-                   for table in ("records", "revisions", "idempotency_entries"))
-    conn.close()
-    return counts  # type: ignore[return-value]
+def table_counts(database_url: str) -> tuple[int, ...]:
+    return tuple(query(database_url, f"SELECT COUNT(*) FROM {table}")[0][0]
+                 for table in ("records", "revisions", "idempotency_entries"))
 
 
-def test_malformed_requests_get_4xx_problems_and_write_nothing(seeded_path: Path, keys: dict[str, str]) -> None:
-    before = table_counts(seeded_path)
-    app = create_app(Settings(database_url=sqlite_url(seeded_path), rate_limit_per_minute=1_000_000))
+def test_malformed_requests_get_4xx_problems_and_write_nothing(seeded_url: str, keys: dict[str, str]) -> None:
+    before = table_counts(seeded_url)
+    app = create_app(Settings(database_url=seeded_url, rate_limit_per_minute=1_000_000))
     statuses: Counter[int] = Counter()
     failures = []
     with TestClient(app) as client:
@@ -192,4 +187,4 @@ def test_malformed_requests_get_4xx_problems_and_write_nothing(seeded_path: Path
     print(f"bad-input battery: {total} requests, statuses {dict(sorted(statuses.items()))}")
     assert failures == [], '\n'.join(map(str, failures))
     assert total >= 1000
-    assert table_counts(seeded_path) == before
+    assert table_counts(seeded_url) == before

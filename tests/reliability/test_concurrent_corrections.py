@@ -1,7 +1,6 @@
 """Fifty analysts correct the same version at once: exactly one wins, the rest get 412."""
 
 import threading
-from pathlib import Path
 
 import httpx
 from helpers import bearer, running_server
@@ -9,9 +8,9 @@ from helpers import bearer, running_server
 ATTEMPTS = 50
 
 
-def test_concurrent_corrections_with_one_etag_let_exactly_one_through(seeded_path: Path,
+def test_concurrent_corrections_with_one_etag_let_exactly_one_through(seeded_url: str,
                                                                       keys: dict[str, str]) -> None:
-    with running_server(seeded_path, workers=2) as server:
+    with running_server(seeded_url, workers=2) as server:
         location = "/v1/tracks/istanbul-talks"
         tag = httpx.get(server.url + location).headers["etag"]
         barrier = threading.Barrier(ATTEMPTS)

@@ -6,14 +6,13 @@ and SQLite must pass its integrity check.
 """
 
 import random
-import sqlite3
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import httpx
-from helpers import ServerProcess, bearer
+import msgspec
+from helpers import ServerProcess, bearer, query
 
 from api.idempotency import LEASE
 
@@ -55,20 +54,16 @@ def writer(server_url: str, token: str, prefix: str, ledger: Ledger, stop: threa
                 ledger.acknowledged[key] = response.headers["location"]
 
 
-def stored_summaries(database: Path) -> list[str]:
-    conn = sqlite3.connect(database)
-    rows = conn.execute(
-        "SELECT json_extract(body, '$.summary') FROM records WHERE collection = 'statement' "
-        "AND json_extract(body, '$.summary') LIKE 'crash test %'"
-    ).fetchall()
-    conn.close()
-    return [row[0] for row in rows]
+def stored_summaries(database_url: str) -> list[str]:
+    bodies = query(database_url, "SELECT body FROM records WHERE collection = 'statement'")
+    summaries = [msgspec.json.decode(body).get("summary") or "" for (body,) in bodies]
+    return [summary for summary in summaries if summary.startswith("crash test ")]
 
 
-def test_acknowledged_writes_survive_sigkill(seeded_path: Path, keys: dict[str, str]) -> None:
+def test_acknowledged_writes_survive_sigkill(seeded_url: str, keys: dict[str, str]) -> None:
     ledger = Ledger()
     rng = random.Random(20260607)
-    server = ServerProcess(seeded_path, workers=2)
+    server = ServerProcess(seeded_url, workers=2)
     for cycle in range(CYCLES):
         server.start()
         stop = threading.Event()
@@ -87,7 +82,7 @@ def test_acknowledged_writes_survive_sigkill(seeded_path: Path, keys: dict[str, 
     server.start()
     try:
         with httpx.Client(base_url=server.url, timeout=10) as client:
-            summaries = stored_summaries(seeded_path)
+            summaries = stored_summaries(seeded_url)
             for key, location in ledger.acknowledged.items():
                 assert summaries.count(f"crash test {key}") == 1, key
                 assert client.get(location).status_code == 200
@@ -107,15 +102,14 @@ def test_acknowledged_writes_survive_sigkill(seeded_path: Path, keys: dict[str, 
                         break
                     time.sleep(0.25)
                 assert retry.status_code == 201
-            summaries = stored_summaries(seeded_path)
+            summaries = stored_summaries(seeded_url)
             for key in [*ledger.acknowledged, *ledger.unanswered]:
                 assert summaries.count(f"crash test {key}") == 1, key
     finally:
         server.kill()
 
-    conn = sqlite3.connect(seeded_path)
-    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    conn.close()
+    if seeded_url.startswith("sqlite"):
+        assert query(seeded_url, "PRAGMA integrity_check")[0][0] == "ok"
     print(f"crash test: {CYCLES} SIGKILL cycles, {len(ledger.acknowledged)} acknowledged writes, "
           f"{len(ledger.unanswered)} unanswered and retried")
     assert len(ledger.acknowledged) > CYCLES * WRITERS  # the load really ran

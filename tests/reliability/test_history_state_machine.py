@@ -4,10 +4,9 @@ Invariants: a record's history only grows; a live record's GET equals its last r
 retracted record answers 404; a stale If-Match gets 412 and changes nothing.
 """
 
-from pathlib import Path
 from typing import Any
 
-from helpers import bearer, sqlite_url
+from helpers import bearer
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -25,8 +24,8 @@ from api.settings import Settings
 KINDS = ["proposal", "acceptance", "rejection", "demand", "assessment", "mediation_offer"]
 
 
-def test_history_state_machine(seeded_path: Path, keys: dict[str, str]) -> None:
-    app = create_app(Settings(database_url=sqlite_url(seeded_path), rate_limit_per_minute=1_000_000))
+def test_history_state_machine(seeded_url: str, keys: dict[str, str]) -> None:
+    app = create_app(Settings(database_url=seeded_url, rate_limit_per_minute=1_000_000))
     writer, admin = bearer(keys["write"]), bearer(keys["admin"])
 
     with TestClient(app) as client:
