@@ -35,6 +35,7 @@ DESCRIPTIONS = {
     422: "The request body is well-formed JSON but not a valid record.",
     428: "The operation needs If-Match.",
     429: "Too many requests: see Retry-After.",
+    503: "The store stayed busy with conflicting writes after retries: see Retry-After.",
 }
 
 

@@ -26,7 +26,8 @@ from schemas.writes import NO_NUL, Retraction, RevisionPage
 HttpRequest = Request[Any, Any, Any]
 T = TypeVar("T", bound=msgspec.Struct)
 SECURITY: list[SecurityRequirement] = [{"apiKey": []}]
-WRITE_PROBLEMS = (400, 401, 403, 413, 415, 422, 429)
+# 503: conflicting writes that stayed in conflict after bounded retries (PostgreSQL).
+WRITE_PROBLEMS = (400, 401, 403, 413, 415, 422, 429, 503)
 
 IdempotencyKey = Annotated[
     str | None,
