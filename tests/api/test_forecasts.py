@@ -3,7 +3,6 @@ a real app and a real seeded SQLite file; and the CLI printing the same numbers.
 
 import datetime as dt
 import re
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -16,7 +15,6 @@ from litestar.testing import TestClient
 
 from api import cli
 from api.forecasts import ForecastService
-from api.settings import get_settings
 from schemas.forecast import BacktestReport, Forecast, ModelCard, ScenarioResult
 
 Client = TestClient[Litestar]
@@ -190,14 +188,6 @@ def test_backtest_is_served_and_cached(client: Client) -> None:
 
 
 # --- the command line -------------------------------------------------------------------------
-
-
-@pytest.fixture
-def cli_store(seeded_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setenv("PARLEY_DATABASE_URL", seeded_url)
-    get_settings.cache_clear()
-    yield seeded_url
-    get_settings.cache_clear()
 
 
 def test_cli_forecast_prints_the_api_numbers(client: Client, cli_store: str) -> None:
