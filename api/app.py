@@ -14,7 +14,7 @@ from litestar.openapi.spec import Components, SecurityScheme, Tag
 
 from api import db
 from api.allow_header import AllowHeaderMiddleware
-from api.auth import rate_limit_identity, require_any_key
+from api.auth import ApiKeyMiddleware, rate_limit_identity, require_any_key
 from api.controllers.changes import changes
 from api.controllers.forecasts import ForecastController
 from api.controllers.records import (
@@ -30,14 +30,12 @@ from api.controllers.records import (
 from api.controllers.system import health
 from api.controllers.timeline import timeline
 from api.forecasts import ForecastService
-from api.keys import KeyRepository
 from api.openapi_extras import add_export_media_types, add_record_links
 from api.problems import problem_details_plugin
 from api.rate_limit import RetryAfterRateLimitMiddleware
 from api.reads import ReadService
 from api.request_checks import check_request
 from api.settings import Settings, get_settings
-from api.store import RecordRepository
 from api.writes import WriteService
 
 # Request bodies are single records; anything larger is refused with 413 before it is read.
@@ -90,19 +88,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
     """Build the app over the configured store; migrations run when it starts."""
     settings = settings or get_settings()
 
-    def open_store(app: Litestar) -> None:
-        conn = db.connect(settings.database_url)
-        db.migrate(conn)
-        app.state.conn = conn
+    async def open_store(app: Litestar) -> None:
+        store = await db.open_store(settings.database_url, settings.pool_size)
+        async with store.connection() as conn:
+            await db.migrate(conn)
+        app.state.store = store
         app.state.settings = settings
-        app.state.api_keys = KeyRepository(conn)
-        app.state.reads = ReadService(RecordRepository(conn))
-        app.state.writes = WriteService(conn, app.state.reads)
-        app.state.forecasts = ForecastService.open(settings.database_url)
+        app.state.reads = ReadService(store)
+        app.state.writes = WriteService(store)
+        app.state.forecasts = ForecastService(store)
 
-    def close_store(app: Litestar) -> None:
-        app.state.forecasts.close()
-        app.state.conn.close()
+    async def close_store(app: Litestar) -> None:
+        await app.state.store.close()
 
     def read_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
         # Every operation needs some key (writes check their scope on top); /health and the
@@ -130,7 +127,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "forecasts": Provide(provide_forecasts, sync_to_thread=False),
         },
         guards=[read_guard] if settings.reads_require_key else [],
-        middleware=[AllowHeaderMiddleware(), rate_limit.middleware],
+        middleware=[AllowHeaderMiddleware(), ApiKeyMiddleware(), rate_limit.middleware],
         request_max_body_size=MAX_BODY_BYTES,
         before_request=check_request,
         on_startup=[open_store],

@@ -1,16 +1,24 @@
 """The `parley` command: serve, seed, openapi."""
 
+from __future__ import annotations
+
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
 from api import db
-from api.db import Connection
+from api.db import Connection, Store
 from api.keys import KeyRepository, Scope
 from api.settings import get_settings
+
+if TYPE_CHECKING:
+    from api.forecasts import ForecastService
+
+T = TypeVar("T")
 
 OPENAPI_FILE = Path(__file__).resolve().parent.parent / "openapi.json"
 
@@ -20,27 +28,43 @@ def main() -> None:
     """Parley: typed records of a war's diplomacy and front lines."""
 
 
-def open_store() -> Connection:
-    conn = db.connect(get_settings().database_url)
-    db.migrate(conn)
-    return conn
+def on_store(work: Callable[[Store], Awaitable[T]]) -> T:
+    """`work` on the configured store, migrated first; for commands, which are synchronous."""
+
+    async def migrated(store: Store) -> T:
+        async with store.connection() as conn:
+            await db.migrate(conn)
+        return await work(store)
+
+    return db.run_on_store(get_settings().database_url, migrated)
+
+
+def on_connection(work: Callable[[Connection], Awaitable[T]]) -> T:
+    """`work` on one connection to the configured store, migrated first."""
+
+    async def borrowing(store: Store) -> T:
+        async with store.connection() as conn:
+            return await work(conn)
+
+    return on_store(borrowing)
 
 
 def prepare_store() -> str:
-    """Migrate the configured store and seed it when empty; returns a one-line report."""
+    """Migrate the configured store and seed it when empty; returns a one-line report.
+
+    The store is closed again afterwards: the server's workers open their own."""
     from api.seeding import is_empty, seed
 
-    settings = get_settings()
-    conn = db.connect(settings.database_url)
-    try:
-        version = db.migrate(conn)
-        if not is_empty(conn):
-            return f"store {settings.database_url} at schema {version}; already has records, not seeded"
-        summary = seed(conn)
-        return f"store {settings.database_url} at schema {version}; seeded {summary.created} records"
-    finally:
-        conn.close()
-        db.dispose(settings.database_url)  # the workers open pools of their own
+    url = get_settings().database_url
+
+    async def prepare(conn: Connection) -> str:
+        version = await db.schema_version(conn)
+        if not await is_empty(conn):
+            return f"store {url} at schema {version}; already has records, not seeded"
+        summary = await seed(conn)
+        return f"store {url} at schema {version}; seeded {summary.created} records"
+
+    return on_connection(prepare)
 
 
 @main.command()
@@ -62,12 +86,7 @@ def seed_command() -> None:
     """Migrate the store and load the seed records that are not there yet."""
     from api.seeding import seed
 
-    conn = db.connect(get_settings().database_url)
-    try:
-        db.migrate(conn)
-        summary = seed(conn)
-    finally:
-        conn.close()
+    summary = on_connection(seed)
     click.echo(f"created {summary.created}, unchanged {summary.unchanged}")
 
 
@@ -108,11 +127,7 @@ def keys() -> None:
               help="write: create and correct records; admin: also retract and restore.")
 def keys_create(name: str, scope: str) -> None:
     """Create a key and print it once; only its digest is stored."""
-    conn = open_store()
-    try:
-        key, token = KeyRepository(conn).create(name, Scope(scope))
-    finally:
-        conn.close()
+    key, token = on_connection(lambda conn: KeyRepository(conn).create(name, Scope(scope)))
     click.echo(f"created key {key.id} ({key.scope.value}) for {key.name!r}; it is shown only now:", err=True)
     click.echo(token)
 
@@ -120,24 +135,16 @@ def keys_create(name: str, scope: str) -> None:
 @keys.command("list")
 def keys_list() -> None:
     """List keys (never their secrets)."""
-    conn = open_store()
-    try:
-        for key in KeyRepository(conn).list_keys():
-            state = f"revoked {key.revoked_at}" if key.revoked_at else "active"
-            click.echo(f"{key.id}  {key.scope.value:<5}  {state:<40}  {key.name}")
-    finally:
-        conn.close()
+    for key in on_connection(lambda conn: KeyRepository(conn).list_keys()):
+        state = f"revoked {key.revoked_at}" if key.revoked_at else "active"
+        click.echo(f"{key.id}  {key.scope.value:<5}  {state:<40}  {key.name}")
 
 
 @keys.command("revoke")
 @click.argument("key_id")
 def keys_revoke(key_id: str) -> None:
     """Revoke a key by its id (the part after `plk_`)."""
-    conn = open_store()
-    try:
-        revoked = KeyRepository(conn).revoke(key_id)
-    finally:
-        conn.close()
+    revoked = on_connection(lambda conn: KeyRepository(conn).revoke(key_id))
     if not revoked:
         raise click.ClickException(f"no active key {key_id!r}")
     click.echo(f"revoked {key_id}")
@@ -171,42 +178,39 @@ def import_command(file: Path, collection: str | None, fmt: str | None, skip_inv
     if fmt != "acled" and front_map is not None:
         raise click.UsageError("--front-map applies only to --format acled")
     tty = sys.stdout.isatty()
-    conn = open_store()
     try:
-        try:
-            if fmt == "acled":
-                oblasts = imports.read_front_map(front_map)
-                missing = imports.missing_fronts(conn, oblasts)
-                if missing:
-                    raise click.ClickException(f"the front map names fronts the store does not hold: "
-                                               f"{', '.join(missing)}; create them first (POST /v1/fronts, or "
-                                               f"parley import --collection fronts)")
-                status: AbstractContextManager[object] = nullcontext()
-                if tty:
-                    from rich.console import Console
+        if fmt == "acled":
+            oblasts = imports.read_front_map(front_map)
+            missing = on_connection(lambda conn: imports.missing_fronts(conn, oblasts))
+            if missing:
+                raise click.ClickException(f"the front map names fronts the store does not hold: "
+                                           f"{', '.join(missing)}; create them first (POST /v1/fronts, or "
+                                           f"parley import --collection fronts)")
+            status: AbstractContextManager[object] = nullcontext()
+            if tty:
+                from rich.console import Console
 
-                    status = Console().status(f"aggregating {file.name}")
-                with status:
-                    rows = imports.parse_acled(file, oblasts)
-            else:
-                rows = imports.parse_file(file, fmt)
-        except imports.ImportFileError as error:
-            raise click.ClickException(str(error)) from error
+                status = Console().status(f"aggregating {file.name}")
+            with status:
+                rows = imports.parse_acled(file, oblasts)
+        else:
+            rows = imports.parse_file(file, fmt)
+    except imports.ImportFileError as error:
+        raise click.ClickException(str(error)) from error
 
-        progress: AbstractContextManager[object] = nullcontext()
-        ticks = [imports.no_tick, imports.no_tick]
-        if tty:
-            from rich.progress import Progress
+    progress: AbstractContextManager[object] = nullcontext()
+    ticks = [imports.no_tick, imports.no_tick]
+    if tty:
+        from rich.progress import Progress
 
-            bar = Progress(transient=True)
-            tasks = [bar.add_task(label, total=len(rows)) for label in ("checking", "writing")]
-            ticks = [lambda task=task: bar.advance(task) for task in tasks]
-            progress = bar
-        with progress:
-            summary = imports.run_import(conn, rows, reason=f"import {file.name}", collection=collection,
-                                         skip_invalid=skip_invalid, validate_tick=ticks[0], write_tick=ticks[1])
-    finally:
-        conn.close()
+        bar = Progress(transient=True)
+        tasks = [bar.add_task(label, total=len(rows)) for label in ("checking", "writing")]
+        ticks = [lambda task=task: bar.advance(task) for task in tasks]
+        progress = bar
+    with progress:
+        summary = on_connection(lambda conn: imports.run_import(
+            conn, rows, reason=f"import {file.name}", collection=collection, skip_invalid=skip_invalid,
+            validate_tick=ticks[0], write_tick=ticks[1]))
     for error in summary.errors:
         click.echo(str(error), err=True)
     click.echo(summary.line() + ("" if summary.written else "; nothing written"))
@@ -222,13 +226,9 @@ def import_command(file: Path, collection: str | None, fmt: str | None, skip_inv
               help="Weeks ahead, 1-52; repeat for several (default: 2, 4, 8, 13).")
 def forecast_command(track: str, as_of: datetime | None, horizons: tuple[int, ...]) -> None:
     """P(TRACK holds its next round within H weeks): what GET /v1/forecasts/tracks/TRACK answers."""
-    from api.forecasts import ForecastService, render_forecast
+    from api.forecasts import render_forecast
 
-    service = ForecastService(open_store())
-    try:
-        body = forecast_answer(lambda: service.forecast(track, as_of.date() if as_of else None, horizons))
-    finally:
-        service.close()
+    body = forecast_answer(lambda service: service.forecast(track, as_of.date() if as_of else None, horizons))
     print_renderables(render_forecast(body))
 
 
@@ -237,25 +237,23 @@ def backtest_command() -> None:
     """The rolling-origin backtest of the forecaster: what GET /v1/forecasts/backtest answers."""
     from rich.progress import Progress
 
-    from api.forecasts import ForecastService, render_backtest
+    from api.forecasts import render_backtest
 
-    service = ForecastService(open_store())
-    try:
-        with Progress(transient=True) as progress:
-            task = progress.add_task("backtest origins", total=None)
-            body = forecast_answer(lambda: service.backtest(
-                on_origin=lambda done, total: progress.update(task, completed=done, total=total)))
-    finally:
-        service.close()
+    with Progress(transient=True) as progress:
+        task = progress.add_task("backtest origins", total=None)
+        body = forecast_answer(lambda service: service.backtest(
+            on_origin=lambda done, total: progress.update(task, completed=done, total=total)))
     print_renderables(render_backtest(body))
 
 
-def forecast_answer(call: Callable[[], bytes]) -> bytes:
+def forecast_answer(call: Callable[[ForecastService], Awaitable[bytes]]) -> bytes:
     """The answer, or the API's problem detail as the command's error."""
     from litestar.plugins.problem_details import ProblemDetailsException
 
+    from api.forecasts import ForecastService
+
     try:
-        return call()
+        return on_store(lambda store: call(ForecastService(store)))
     except ProblemDetailsException as problem:
         raise click.ClickException(str(problem.detail)) from problem
 

@@ -1,9 +1,15 @@
-"""The store's connections, for SQLite or PostgreSQL, chosen by `PARLEY_DATABASE_URL`.
+"""The store: SQLite or PostgreSQL, chosen by `PARLEY_DATABASE_URL`, behind one async API.
 
-One code path serves both: repositories call `conn.execute(sql, params)` with `?` placeholders
-and iterate or `fetchone()` the result, as the sqlite3 module does. A PostgreSQL connection is a
-thin wrapper over a psycopg 3 connection borrowed from a per-process pool; it translates `?` to
-`%s` once per SQL string.
+One code path serves both. Code borrows a connection from the process's `Store` for one unit of
+work (`async with store.connection() as conn`) and runs SQL with `?` placeholders through
+`fetchall`, `fetchone`, `execute` and `executemany`:
+
+- PostgreSQL connections come from a psycopg 3 `AsyncConnectionPool`, so a request waiting on
+  the database leaves the event loop free for the others. `?` is translated to `%s` once per
+  SQL string.
+- SQLite has one connection per process, lent to one borrower at a time. Its calls are local
+  and take microseconds, so they run on the event loop itself: a hop to a thread would cost
+  more than the query.
 
 Writers are serialized the same way on both: SQLite's `BEGIN IMMEDIATE` takes the database's
 write lock; on PostgreSQL `write_transaction` takes one transaction-scoped advisory lock. That
@@ -14,13 +20,11 @@ If-Match check under the lock correct across processes.
 
 from __future__ import annotations
 
-import os
+import asyncio
 import random
 import sqlite3
-import threading
-import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 from importlib import resources
@@ -35,21 +39,39 @@ WRITE_LOCK = 0x7061726C6579  # "parley"
 # Transient conflicts are retried this many times in all before the client gets a 503.
 WRITE_ATTEMPTS = 3
 RETRY_AFTER_SECONDS = 1
+# PostgreSQL connections per worker process; a request waits this long for a free one.
+DEFAULT_POOL_SIZE = 10
+POOL_TIMEOUT_SECONDS = 10.0
 
 T = TypeVar("T")
+Row = tuple[Any, ...]
 
 
 class Connection(Protocol):
-    """What repositories use: the sqlite3 connection API, on either dialect."""
+    """What repositories use, on either dialect. `params=None` sends `sql` as a script (no
+    placeholders; PostgreSQL runs several statements in one simple query)."""
 
     dialect: str
     body_bytes: str  # SQL for the `body` column as bytes
 
-    def execute(self, sql: str, params: Sequence[Any] = ...) -> Any: ...
-    def executemany(self, sql: str, params: Iterable[Sequence[Any]]) -> Any: ...
-    def begin_write(self) -> None: ...
-    def begin_read(self) -> None: ...
-    def close(self) -> None: ...
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None: ...
+    async def execute(self, sql: str, params: Sequence[Any] | None = ()) -> int: ...  # rows changed
+    async def executemany(self, sql: str, params: Iterable[Sequence[Any]]) -> None: ...
+    async def begin_write(self) -> None: ...
+    async def begin_read(self) -> None: ...
+    async def commit(self) -> None: ...
+    async def rollback(self) -> None: ...
+
+
+class Store(Protocol):
+    """A process's handle on the database: lends connections, one unit of work at a time."""
+
+    url: str
+    dialect: str
+
+    def connection(self) -> AbstractAsyncContextManager[Connection]: ...
+    async def close(self) -> None: ...
 
 
 def dialect_of(url: str) -> str:
@@ -67,77 +89,121 @@ def sqlite_path(url: str) -> Path:
     return Path(url[len(SQLITE_PREFIX) :])
 
 
-def connect(url: str) -> Connection:
-    """A connection to the store at `url`, in autocommit mode: transactions are explicit."""
+async def open_store(url: str, pool_size: int = DEFAULT_POOL_SIZE) -> Store:
+    """The store at `url`, ready to lend connections. Close it when done."""
     if dialect_of(url) == "sqlite":
-        return _connect_sqlite(sqlite_path(url))
-    return PostgresConnection(url)
+        return SqliteStore(url)
+    return await PostgresStore.open(url, pool_size)
+
+
+async def _borrow_and_run(url: str, work: Callable[[Store], Awaitable[T]]) -> T:
+    store = await open_store(url, pool_size=2)
+    try:
+        return await work(store)
+    finally:
+        await store.close()
+
+
+def run_on_store(url: str, work: Callable[[Store], Awaitable[T]]) -> T:
+    """`work(store)` from synchronous code (the command line, tests), on a store opened for it."""
+    return asyncio.run(_borrow_and_run(url, work))
+
+
+def run_on_connection(url: str, work: Callable[[Connection], Awaitable[T]]) -> T:
+    """`work(conn)` from synchronous code, on one connection borrowed for it."""
+
+    async def borrowing(store: Store) -> T:
+        async with store.connection() as conn:
+            return await work(conn)
+
+    return run_on_store(url, borrowing)
 
 
 # --- SQLite ------------------------------------------------------------------------------------
 
 
-class SqliteConnection(sqlite3.Connection):
+class SqliteConnection:
+    """sqlite3, called directly from the event loop (see the module docstring)."""
+
     dialect = "sqlite"
     # CAST to BLOB hands back the stored JSON as bytes, ready to be served without a detour via str.
     body_bytes = "CAST(body AS BLOB)"
 
-    def begin_write(self) -> None:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.raw = conn
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        return self.raw.execute(sql, params).fetchall()
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        row: Row | None = self.raw.execute(sql, params).fetchone()
+        return row
+
+    async def execute(self, sql: str, params: Sequence[Any] | None = ()) -> int:
+        cursor = self.raw.execute(sql) if params is None else self.raw.execute(sql, params)
+        return cursor.rowcount
+
+    async def executemany(self, sql: str, params: Iterable[Sequence[Any]]) -> None:
+        self.raw.executemany(sql, params)
+
+    async def begin_write(self) -> None:
         # BEGIN IMMEDIATE: a writer takes the lock up front instead of failing at COMMIT.
-        self.execute("BEGIN IMMEDIATE")
+        self.raw.execute("BEGIN IMMEDIATE")
 
-    def begin_read(self) -> None:
-        self.execute("BEGIN")
+    async def begin_read(self) -> None:
+        self.raw.execute("BEGIN")
+
+    async def commit(self) -> None:
+        self.raw.execute("COMMIT")
+
+    async def rollback(self) -> None:
+        if self.raw.in_transaction:
+            self.raw.execute("ROLLBACK")
 
 
-def _connect_sqlite(path: Path) -> SqliteConnection:
+def connect_sqlite(path: Path) -> sqlite3.Connection:
     """WAL, `synchronous=FULL` and autocommit (isolation_level=None: the sqlite3 module must not
     open transactions behind our back)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, factory=SqliteConnection)
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")  # a COMMIT that returned is on disk, even on power loss
     conn.execute("PRAGMA busy_timeout=10000")
     conn.execute("PRAGMA foreign_keys=ON")
-    return conn  # type: ignore[return-value]
+    return conn
+
+
+class SqliteStore:
+    """One connection, lent to one task at a time."""
+
+    dialect = "sqlite"
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._conn = SqliteConnection(connect_sqlite(sqlite_path(url)))
+        self._lock = asyncio.Lock()
+        self._holder: asyncio.Task[Any] | None = None
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[Connection]:
+        task = asyncio.current_task()
+        if task is not None and task is self._holder:
+            # Borrowing twice would wait forever on SQLite and, on PostgreSQL, see another
+            # transaction: code that holds a connection passes it down instead.
+            raise RuntimeError("this task already holds the store's connection")
+        async with self._lock:
+            self._holder = task
+            try:
+                yield self._conn
+            finally:
+                self._holder = None
+                await self._conn.rollback()  # whatever the borrower left open
+
+    async def close(self) -> None:
+        self._conn.raw.close()
 
 
 # --- PostgreSQL --------------------------------------------------------------------------------
-
-_pools: dict[str, Any] = {}
-_pools_lock = threading.Lock()
-
-
-def _pool(url: str) -> Any:
-    """The process's connection pool for `url`, opened on first use."""
-    from psycopg_pool import ConnectionPool
-
-    with _pools_lock:
-        pool = _pools.get(url)
-        if pool is None:
-            pool = _pools[url] = ConnectionPool(
-                url, min_size=1, max_size=8, kwargs={"autocommit": True}, open=True, name="parley",
-            )
-        return pool
-
-
-def _forget_inherited_pools() -> None:
-    # A forked worker (granian forks its workers after `parley serve` has migrated and seeded)
-    # must not share the parent's sockets or use its pool threads, which do not survive fork.
-    global _pools_lock
-    _pools.clear()
-    _pools_lock = threading.Lock()
-
-
-os.register_at_fork(after_in_child=_forget_inherited_pools)
-
-
-def dispose(url: str) -> None:
-    """Close the process's pool for `url` (tests drop their databases afterwards)."""
-    with _pools_lock:
-        pool = _pools.pop(url, None)
-    if pool is not None:
-        pool.close()
 
 
 @lru_cache(maxsize=1024)
@@ -148,77 +214,135 @@ def to_pyformat(sql: str) -> str:
 
 
 class PostgresConnection:
-    """A pooled psycopg connection that speaks the sqlite3 connection API the repositories use."""
+    """A pooled psycopg `AsyncConnection` (autocommit: transactions are explicit)."""
 
     dialect = "postgresql"
     body_bytes = "convert_to(body, 'UTF8')"  # bytea, which psycopg hands back as bytes
 
-    def __init__(self, url: str) -> None:
-        self._pool = _pool(url)
-        self._conn = self._pool.getconn()
+    def __init__(self, conn: Any) -> None:
+        self.raw = conn
 
-    def execute(self, sql: str, params: Sequence[Any] | None = None) -> Any:
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        cursor = await self.raw.execute(to_pyformat(sql), params)
+        rows: list[Row] = await cursor.fetchall()
+        return rows
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        cursor = await self.raw.execute(to_pyformat(sql), params)
+        row: Row | None = await cursor.fetchone()
+        return row
+
+    async def execute(self, sql: str, params: Sequence[Any] | None = ()) -> int:
         if params is None:
-            return self._conn.execute(sql)
-        return self._conn.execute(to_pyformat(sql), params)
+            cursor = await self.raw.execute(sql)
+        else:
+            cursor = await self.raw.execute(to_pyformat(sql), params)
+        return int(cursor.rowcount)
 
-    def executemany(self, sql: str, params: Iterable[Sequence[Any]]) -> Any:
-        cursor = self._conn.cursor()
-        cursor.executemany(to_pyformat(sql), list(params))
-        return cursor
+    async def executemany(self, sql: str, params: Iterable[Sequence[Any]]) -> None:
+        async with self.raw.cursor() as cursor:
+            await cursor.executemany(to_pyformat(sql), list(params))
 
-    def begin_write(self) -> None:
-        self._conn.execute("BEGIN")
-        self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+    async def begin_write(self) -> None:
+        await self.raw.execute("BEGIN")
+        await self.raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
 
-    def begin_read(self) -> None:
+    async def begin_read(self) -> None:
         # One snapshot for every statement of the transaction, as a SQLite read transaction has.
-        self._conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        await self.raw.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
 
-    def close(self) -> None:
-        if self._conn is not None:
-            self._pool.putconn(self._conn)  # the pool rolls back anything left open
-            self._conn = None
+    async def commit(self) -> None:
+        await self.raw.execute("COMMIT")
+
+    async def rollback(self) -> None:
+        await self.raw.execute("ROLLBACK")
+
+
+class PostgresStore:
+    """A pool of psycopg async connections, opened in the event loop that will use it."""
+
+    dialect = "postgresql"
+
+    def __init__(self, url: str, pool: Any) -> None:
+        self.url = url
+        self._pool = pool
+
+    @classmethod
+    async def open(cls, url: str, pool_size: int = DEFAULT_POOL_SIZE) -> PostgresStore:
+        from psycopg_pool import AsyncConnectionPool
+
+        pool = AsyncConnectionPool(
+            url, min_size=1, max_size=pool_size, kwargs={"autocommit": True}, open=False, name="parley",
+            timeout=POOL_TIMEOUT_SECONDS,
+        )
+        await pool.open(wait=True)
+        return cls(url, pool)
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[Connection]:
+        from psycopg_pool import PoolTimeout
+
+        try:
+            conn = await self._pool.getconn()
+        except PoolTimeout as error:
+            # Every connection stayed busy: the client should come back shortly, not see a 500.
+            raise StoreBusy(str(error)) from error
+        try:
+            yield PostgresConnection(conn)
+        finally:
+            await self._pool.putconn(conn)  # the pool rolls back whatever the borrower left open
+
+    async def close(self) -> None:
+        await self._pool.close()
 
 
 # --- transactions ------------------------------------------------------------------------------
 
 
-@contextmanager
-def write_transaction(conn: Connection) -> Iterator[Connection]:
+@asynccontextmanager
+async def write_transaction(conn: Connection) -> AsyncIterator[Connection]:
     """A write transaction holding the store's one write lock; rolled back on any exception."""
-    conn.begin_write()
+    await conn.begin_write()
     try:
         yield conn
     except BaseException:
-        conn.execute("ROLLBACK")
+        await conn.rollback()
         raise
-    conn.execute("COMMIT")
+    await conn.commit()
+
+
+@asynccontextmanager
+async def read_transaction(conn: Connection) -> AsyncIterator[Connection]:
+    """Several reads that see one state of the store."""
+    await conn.begin_read()
+    try:
+        yield conn
+    finally:
+        await conn.rollback()  # nothing to keep: the transaction only read
 
 
 def transient_errors() -> tuple[type[BaseException], ...]:
     """Errors that a retry of the whole transaction can cure."""
-    try:
-        from psycopg import errors
-    except ImportError:  # pragma: no cover - psycopg is a dependency
-        return ()
+    from psycopg import errors
+
     return (errors.SerializationFailure, errors.DeadlockDetected, errors.LockNotAvailable)
 
 
 class StoreBusy(Exception):
-    """A write kept meeting transient conflicts; the client should retry after a pause."""
+    """The store stayed busy (conflicting writes, or no free connection); retry after a pause.
+    The app answers it with a 503 and Retry-After."""
 
 
-def retrying(work: Callable[[], T], attempts: int = WRITE_ATTEMPTS) -> T:
+async def retrying(work: Callable[[], Awaitable[T]], attempts: int = WRITE_ATTEMPTS) -> T:
     """Run `work` (one whole transaction) again on a transient conflict, a bounded number of times."""
     retryable = transient_errors()
     for attempt in range(1, attempts + 1):
         try:
-            return work()
+            return await work()
         except retryable as error:
             if attempt == attempts:
                 raise StoreBusy(str(error)) from error
-            time.sleep(random.uniform(0.01, 0.05) * attempt)
+            await asyncio.sleep(random.uniform(0.01, 0.05) * attempt)
     raise AssertionError("unreachable")
 
 
@@ -234,34 +358,35 @@ def migrations(dialect: str = "sqlite") -> list[tuple[int, str]]:
     return sorted(found)
 
 
-def migrate(conn: Connection) -> int:
+async def migrate(conn: Connection) -> int:
     """Apply the migrations not yet applied, each in its own transaction; return the version.
 
     Check and apply happen under the write lock, so workers starting together apply each once.
     """
-    with write_transaction(conn):
-        conn.execute(
+    async with write_transaction(conn):
+        await conn.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
         )
     for version, sql in migrations(conn.dialect):
-        with write_transaction(conn):
-            if conn.execute("SELECT 1 FROM schema_migrations WHERE version = ?", (version,)).fetchone():
+        async with write_transaction(conn):
+            if await conn.fetchone("SELECT 1 FROM schema_migrations WHERE version = ?", (version,)):
                 continue
             if conn.dialect == "sqlite":
                 # executescript would COMMIT our transaction first; run statement by statement.
                 for statement in split_statements(sql):
-                    conn.execute(statement)
+                    await conn.execute(statement, None)
             else:
-                conn.execute(sql)  # psycopg sends a parameterless script as one simple query
-            conn.execute(
+                await conn.execute(sql, None)  # one simple query holding the whole script
+            await conn.execute(
                 "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
                 (version, datetime.now(UTC).isoformat()),
             )
-    return schema_version(conn)
+    return await schema_version(conn)
 
 
-def schema_version(conn: Connection) -> int:
-    row = conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").fetchone()
+async def schema_version(conn: Connection) -> int:
+    row = await conn.fetchone("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
+    assert row is not None
     return int(row[0])
 
 

@@ -15,7 +15,7 @@ import functools
 import io
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -142,13 +142,14 @@ def parquet_file(items: list[bytes], schema: dict[str, pl.DataType], timeline: b
     return buffer.getvalue()
 
 
-def parquet_on_disk(batches: Iterator[list[bytes]], schema: dict[str, pl.DataType], timeline: bool,
-                    folder: Path) -> Path:
+async def parquet_on_disk(batches: AsyncIterator[list[bytes]], schema: dict[str, pl.DataType], timeline: bool,
+                          folder: Path) -> Path:
     """A whole result as one Parquet file, never holding more than a batch in memory."""
     parts = folder / "parts"
     parts.mkdir()
     count = 0
-    for count, items in enumerate(batches, start=1):
+    async for items in batches:
+        count += 1
         frame(items, schema, timeline).write_parquet(parts / f"{count:08d}.parquet")
     if count == 0:
         frame([], schema, timeline).write_parquet(parts / "00000000.parquet")
@@ -157,33 +158,26 @@ def parquet_on_disk(batches: Iterator[list[bytes]], schema: dict[str, pl.DataTyp
     return path
 
 
-def encode_batches(fmt: ExportFormat, batches: Iterator[list[bytes]], schema: dict[str, pl.DataType],
-                   timeline: bool) -> Iterator[bytes]:
+async def encode_batches(fmt: ExportFormat, batches: AsyncIterator[list[bytes]], schema: dict[str, pl.DataType],
+                         timeline: bool) -> AsyncIterator[bytes]:
     """A whole result as a byte stream in `fmt` (JSON, CSV or NDJSON)."""
     if fmt is ExportFormat.JSON:
         yield b'{"items":['
         first = True
-        for items in batches:
+        async for items in batches:
             yield (b"" if first else b",") + b",".join(items)
             first = False
         yield b'],"next":null}'
     elif fmt is ExportFormat.CSV:
         yield csv_chunk([], schema, timeline, header=True)
-        for items in batches:
+        async for items in batches:
             yield csv_chunk(items, schema, timeline, header=False)
     else:
-        for items in batches:
+        async for items in batches:
             yield b"\n".join(items) + b"\n"
 
 
-async def _stream(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
-    # An async generator keeps every batch's query on the event loop's thread, the only one
-    # that uses the store's connection; between batches other requests get their turn.
-    for chunk in chunks:
-        yield chunk
-
-
-def list_export(
+async def list_export(
     reads: ReadService, request: Request[Any, Any, Any], query: ListQuery, cursor: str | None,
     requested: ExportFormat | None, everything: bool, record_types: tuple[type[msgspec.Struct], ...],
     track_status: TrackStatus | None = None,
@@ -195,19 +189,20 @@ def list_export(
     # as serving a page.
     schema = table_schema(record_types, timeline)
     headers = {"Vary": "Accept"}
+    # Decoded before anything is sent, so a bad cursor is a 400 and not a broken stream.
+    query.after = decode_cursor(cursor) if cursor else None
     if everything:
         query.limit = BATCH_SIZE
-        batches = reads.batches(query, cursor, track_status)
+        batches = reads.batches(query, track_status)
         if fmt is ExportFormat.PARQUET:
             folder = Path(tempfile.mkdtemp(prefix="parley-export-"))
-            path = parquet_on_disk(batches, schema, timeline, folder)
+            path = await parquet_on_disk(batches, schema, timeline, folder)
             return File(path, media_type=MEDIA_TYPES[fmt], headers=headers, content_disposition_type="inline",
                         background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True))
         chunks = encode_batches(fmt, batches, schema, timeline)
-        return Stream(_stream(chunks), media_type=MEDIA_TYPES[fmt], headers=headers)
+        return Stream(chunks, media_type=MEDIA_TYPES[fmt], headers=headers)
     path, params = request.url.path, request.query_params.multi_items()
-    query.after = decode_cursor(cursor) if cursor else None
-    items, last = reads.select(query, track_status)
+    items, last = await reads.select(query, track_status)
     next_url = next_link(path, params, last) if last else None
     if fmt is ExportFormat.JSON:
         return Response(page_body(items, next_url), media_type=MEDIA_TYPES[fmt], headers=headers)

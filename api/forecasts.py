@@ -6,9 +6,8 @@ and a cache of the answers computed from them live in one `Snapshot`; a request 
 snapshot once and computes from it alone, so concurrent readers at one revision give
 byte-identical answers, and a write replaces the snapshot, answers and all.
 
-The service reads through a connection of its own. The handlers that call it run in worker
-threads (a cold fit takes about a second, the backtest a few), and the app's shared connection
-belongs to the event loop, where the writes run their transactions.
+Reads from the store are awaited on the event loop; model fits and the backtest (a second or
+a few) run in worker threads, so other requests are served meanwhile.
 
 Each answer is the JSON the API serves; the CLI decodes the same bytes to print its tables, so
 both show the same numbers.
@@ -16,6 +15,7 @@ both show the same numbers.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import threading
 from collections import OrderedDict
@@ -27,8 +27,7 @@ import msgspec
 from litestar.exceptions import ValidationException
 from litestar.plugins.problem_details import ProblemDetailsException
 
-from api import db
-from api.db import Connection
+from api.db import Connection, Store, read_transaction
 from api.problems import from_validation, problem
 from forecasting import (
     ForecastError,
@@ -82,7 +81,31 @@ class Snapshot:
     revision: int
     frames: HistoryFrames
     results: OrderedDict[tuple[object, ...], bytes | ForecastError] = field(default_factory=OrderedDict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+async def latest_revision(conn: Connection) -> int:
+    """The data fingerprint: every write appends a revision, so MAX(seq) names a state of the store."""
+    row = await conn.fetchone("SELECT COALESCE(MAX(seq), 0) FROM revisions")
+    assert row is not None
+    return int(row[0])
+
+
+def _frames(rows: list[tuple[Any, ...]]) -> HistoryFrames:
+    records: dict[str, list[Any]] = {kind: [] for kind in _DECODERS}
+    for kind, body in rows:
+        records[kind].append(_DECODERS[kind].decode(body))
+    # Every record goes in, whatever its reported_at: the forecaster fits on those reported
+    # by the forecast's as_of only, so one set of frames serves every as_of.
+    return build_frames(
+        records["track"], records["round"], records["exchange"], records["statement"], records["front_report"]
+    )
+
+
+def _encoded(compute: Callable[[], msgspec.Struct]) -> bytes | ForecastError:
+    try:
+        return _encode(compute())
+    except ForecastError as exc:
+        return exc
 
 
 def _sentence(exc: Exception) -> str:
@@ -109,79 +132,58 @@ def as_problem(exc: ForecastError, *, horizon_source: str = "query") -> ProblemD
 class ForecastService:
     """Forecasts, scenarios, the model card and the backtest, as the JSON the API serves."""
 
-    def __init__(self, conn: Connection, today: Callable[[], dt.date] = utc_today) -> None:
-        self.conn = conn
+    def __init__(self, store: Store, today: Callable[[], dt.date] = utc_today) -> None:
+        self.store = store
         self.today = today
-        self._db_lock = threading.Lock()  # one statement (or read transaction) at a time
-        self._load_lock = threading.Lock()  # one rebuild at a time
+        self._load_lock = asyncio.Lock()  # one rebuild at a time
         self._backtest_lock = threading.Lock()  # the cold backtest runs once, not once per caller
         self._snapshot: Snapshot | None = None
 
-    @classmethod
-    def open(cls, database_url: str) -> ForecastService:
-        return cls(db.connect(database_url))
-
-    def close(self) -> None:
-        self.conn.close()
-
     # --- the data ---------------------------------------------------------------------------
 
-    def revision(self) -> int:
-        with self._db_lock:
-            return int(self.conn.execute("SELECT COALESCE(MAX(seq), 0) FROM revisions").fetchone()[0])
+    async def revision(self) -> int:
+        async with self.store.connection() as conn:
+            return await latest_revision(conn)
 
-    def snapshot(self) -> Snapshot:
+    async def snapshot(self) -> Snapshot:
         """The frames of the store's latest revision, rebuilt when a write has happened since."""
         current = self._snapshot
-        if current is not None and current.revision == self.revision():
+        if current is not None and current.revision == await self.revision():
             return current
-        with self._load_lock:
+        async with self._load_lock:
             current = self._snapshot
-            if current is None or current.revision != self.revision():
-                current = self._snapshot = self._load()
+            if current is None or current.revision != await self.revision():
+                current = self._snapshot = await self._load()
             return current
 
-    def _load(self) -> Snapshot:
+    async def _load(self) -> Snapshot:
         # One read transaction: the revision and the records are the same state of the store.
-        with self._db_lock:
-            self.conn.begin_read()
-            try:
-                revision = int(self.conn.execute("SELECT COALESCE(MAX(seq), 0) FROM revisions").fetchone()[0])
-                rows = self.conn.execute(
-                    f"SELECT collection, body FROM records WHERE collection IN ({', '.join('?' * len(_DECODERS))})"
-                    " ORDER BY collection, sort_key, id",
-                    tuple(_DECODERS),
-                ).fetchall()
-            finally:
-                self.conn.execute("COMMIT")
-        records: dict[str, list[Any]] = {kind: [] for kind in _DECODERS}
-        for kind, body in rows:
-            records[kind].append(_DECODERS[kind].decode(body))
-        # Every record goes in, whatever its reported_at: the forecaster fits on those reported
-        # by the forecast's as_of only, so one set of frames serves every as_of.
-        frames = build_frames(
-            records["track"], records["round"], records["exchange"], records["statement"], records["front_report"]
-        )
-        return Snapshot(revision, frames)
+        async with self.store.connection() as conn, read_transaction(conn):
+            revision = await latest_revision(conn)
+            rows = await conn.fetchall(
+                f"SELECT collection, body FROM records WHERE collection IN ({', '.join('?' * len(_DECODERS))})"
+                " ORDER BY collection, sort_key, id",
+                tuple(_DECODERS),
+            )
+        return Snapshot(revision, await asyncio.to_thread(_frames, rows))
 
-    def _answer(
+    async def _answer(
         self, snap: Snapshot, key: tuple[object, ...], compute: Callable[[], msgspec.Struct],
         horizon_source: str = "query",
     ) -> bytes:
-        """`compute()` encoded, or its refusal as a problem; cached in the snapshot either way."""
-        with snap.lock:
-            hit = snap.results.get(key)
-            if hit is not None:
-                snap.results.move_to_end(key)
-        if hit is None:
-            try:
-                hit = _encode(compute())
-            except ForecastError as exc:
-                hit = exc
-            with snap.lock:
-                snap.results[key] = hit
-                while len(snap.results) > RESULTS_PER_SNAPSHOT:
-                    snap.results.popitem(last=False)
+        """`compute()` encoded, or its refusal as a problem; cached in the snapshot either way.
+
+        The cache is only touched on the event loop; `compute` runs in a worker thread, because
+        a cold fit takes about a second and the backtest a few.
+        """
+        hit = snap.results.get(key)
+        if hit is not None:
+            snap.results.move_to_end(key)
+        else:
+            hit = await asyncio.to_thread(_encoded, compute)
+            snap.results[key] = hit
+            while len(snap.results) > RESULTS_PER_SNAPSHOT:
+                snap.results.popitem(last=False)
         if isinstance(hit, ForecastError):
             raise as_problem(hit, horizon_source=horizon_source)
         return hit
@@ -208,35 +210,35 @@ class ForecastService:
 
     # --- the answers ------------------------------------------------------------------------
 
-    def forecast(self, track_id: str, as_of: dt.date | None = None, horizons: Sequence[int] | None = None) -> bytes:
+    async def forecast(self, track_id: str, as_of: dt.date | None = None, horizons: Sequence[int] | None = None) -> bytes:
         """`Forecast` JSON: P(the track holds its next round within H weeks), as of `as_of`."""
         day, hs = self._as_of(as_of), self._horizons(horizons)
-        snap = self.snapshot()
-        return self._answer(snap, ("forecast", track_id, day, hs), lambda: forecast_track(snap.frames, track_id, day, hs))
+        snap = await self.snapshot()
+        return await self._answer(snap, ("forecast", track_id, day, hs), lambda: forecast_track(snap.frames, track_id, day, hs))
 
-    def scenario(self, request: ScenarioRequest) -> bytes:
+    async def scenario(self, request: ScenarioRequest) -> bytes:
         """`ScenarioResult` JSON: the forecast with and without hypothetical events. Writes nothing."""
         day, hs = self._as_of(request.as_of), self._horizons(request.horizons, "body")
-        snap = self.snapshot()
+        snap = await self.snapshot()
         key = ("scenario", _encode(request), day, hs)
-        return self._answer(
+        return await self._answer(
             snap, key, lambda: run_scenario(snap.frames, request.track, day, request.events, hs), horizon_source="body"
         )
 
-    def model_card(self, as_of: dt.date | None = None) -> bytes:
+    async def model_card(self, as_of: dt.date | None = None) -> bytes:
         """`ModelCard` JSON of the model fitted on the records reported by `as_of`."""
         day = self._as_of(as_of)
-        snap = self.snapshot()
-        return self._answer(snap, ("model", day), lambda: model_card(snap.frames, day))
+        snap = await self.snapshot()
+        return await self._answer(snap, ("model", day), lambda: model_card(snap.frames, day))
 
-    def backtest(self, on_origin: OnOrigin | None = None) -> bytes:
+    async def backtest(self, on_origin: OnOrigin | None = None) -> bytes:
         """`BacktestReport` JSON over the records reported by today.
 
         Cached per data fingerprint (shared with the model card's backtest summary); with
         `on_origin` the backtest is run afresh so the caller can watch its origins go by.
         """
         today = self.today()
-        snap = self.snapshot()
+        snap = await self.snapshot()
 
         def run() -> BacktestReport:
             frames = snap.frames
@@ -249,10 +251,10 @@ class ForecastService:
 
         if on_origin is not None:
             try:
-                return _encode(run())
+                return _encode(await asyncio.to_thread(run))
             except ForecastError as exc:
                 raise as_problem(exc) from exc
-        return self._answer(snap, ("backtest", today), run)
+        return await self._answer(snap, ("backtest", today), run)
 
 
 # --- tables for the command line -------------------------------------------------------------

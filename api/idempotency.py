@@ -13,7 +13,7 @@ import datetime as dt
 import secrets
 from dataclasses import dataclass
 
-from api.db import Connection, write_transaction
+from api.db import Connection, Store, write_transaction
 from api.problems import problem
 
 # How long a pending entry blocks retries; far longer than any write takes.
@@ -38,18 +38,20 @@ class Lease:
 
 
 class IdempotencyLedger:
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
+    """Leases are taken and released in transactions of their own, so other workers see them."""
 
-    def begin(self, key_id: str, idempotency_key: str, fingerprint: str) -> StoredResponse | Lease:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def begin(self, key_id: str, idempotency_key: str, fingerprint: str) -> StoredResponse | Lease:
         """The stored response to replay, or a lease to go ahead under (committed at once)."""
         now = dt.datetime.now(dt.UTC)
-        with write_transaction(self.conn):
-            row = self.conn.execute(
+        async with self.store.connection() as conn, write_transaction(conn):
+            row = await conn.fetchone(
                 """SELECT fingerprint, state, status_code, location, etag, body, created_at
                    FROM idempotency_entries WHERE key_id = ? AND idempotency_key = ?""",
                 (key_id, idempotency_key),
-            ).fetchone()
+            )
             if row is not None:
                 stored_fingerprint, state, status_code, location, etag, body, created_at = row
                 if stored_fingerprint != fingerprint:
@@ -60,7 +62,7 @@ class IdempotencyLedger:
                     raise problem(409, "A request with this Idempotency-Key is still being processed; retry "
                                        "after a moment.")
             token = secrets.token_hex(8)
-            self.conn.execute(
+            await conn.execute(
                 """INSERT INTO idempotency_entries (key_id, idempotency_key, fingerprint, state, lease_token,
                                                     created_at)
                    VALUES (?, ?, ?, 'pending', ?, ?)
@@ -69,29 +71,30 @@ class IdempotencyLedger:
                                  created_at = excluded.created_at""",
                 (key_id, idempotency_key, fingerprint, token, now.isoformat()),
             )
-            self.conn.execute(
+            await conn.execute(
                 "DELETE FROM idempotency_entries WHERE created_at < ?", ((now - RETENTION).isoformat(),)
             )
         return Lease(key_id, idempotency_key, token)
 
-    def complete(self, lease: Lease, response: StoredResponse) -> None:
-        """Inside the write's transaction: store the response, if the lease is still ours."""
-        cursor = self.conn.execute(
-            """UPDATE idempotency_entries SET state = 'complete', lease_token = NULL, status_code = ?, location = ?,
-                      etag = ?, body = ?
-               WHERE key_id = ? AND idempotency_key = ? AND state = 'pending' AND lease_token = ?""",
-            (response.status_code, response.location, response.etag, response.body.decode(), lease.key_id,
-             lease.idempotency_key, lease.token),
-        )
-        if cursor.rowcount != 1:
-            # Our lease expired and a retry took it over: let that one write, not both.
-            raise problem(409, "This Idempotency-Key was taken over by a retry; retry to get its response.")
-
-    def release(self, lease: Lease) -> None:
+    async def release(self, lease: Lease) -> None:
         """The request failed before writing: free the key so a corrected retry may use it."""
-        with write_transaction(self.conn):
-            self.conn.execute(
+        async with self.store.connection() as conn, write_transaction(conn):
+            await conn.execute(
                 """DELETE FROM idempotency_entries
                    WHERE key_id = ? AND idempotency_key = ? AND state = 'pending' AND lease_token = ?""",
                 (lease.key_id, lease.idempotency_key, lease.token),
             )
+
+
+async def complete(conn: Connection, lease: Lease, response: StoredResponse) -> None:
+    """Inside the write's transaction (`conn`): store the response, if the lease is still ours."""
+    changed = await conn.execute(
+        """UPDATE idempotency_entries SET state = 'complete', lease_token = NULL, status_code = ?, location = ?,
+                  etag = ?, body = ?
+           WHERE key_id = ? AND idempotency_key = ? AND state = 'pending' AND lease_token = ?""",
+        (response.status_code, response.location, response.etag, response.body.decode(), lease.key_id,
+         lease.idempotency_key, lease.token),
+    )
+    if changed != 1:
+        # Our lease expired and a retry took it over: let that one write, not both.
+        raise problem(409, "This Idempotency-Key was taken over by a retry; retry to get its response.")

@@ -232,10 +232,10 @@ def read_front_map(path: Path | None) -> dict[str, str]:
     return front_map
 
 
-def missing_fronts(conn: Connection, front_map: Mapping[str, str]) -> list[str]:
+async def missing_fronts(conn: Connection, front_map: Mapping[str, str]) -> list[str]:
     """Fronts the map names that the store does not hold: reports on them would be rejected."""
     records = RecordRepository(conn)
-    return sorted({f for f in front_map.values() if not records.exists(BY_NAME["fronts"], f)})
+    return sorted({f for f in set(front_map.values()) if not await records.exists(BY_NAME["fronts"], f)})
 
 
 def parse_acled(path: Path, front_map: Mapping[str, str]) -> list[RawRow]:
@@ -260,7 +260,7 @@ def _builtins(record: msgspec.Struct) -> dict[str, object]:
 # --- validate -----------------------------------------------------------------------------------
 
 
-def validate(
+async def validate(
     conn: Connection, rows: list[RawRow], collection: str | None = None, tick: Tick = no_tick
 ) -> Validation:
     """Convert and check every row; references may name the store or valid rows above them."""
@@ -269,13 +269,13 @@ def validate(
     known: set[tuple[str, str]] = set()  # (collection name, id) of valid rows so far
     keys: dict[tuple[str, str], str] = {}  # (collection name, natural key) -> where first seen
     for row in rows:
-        errors = _validate_row(row, collection, records, writer, known, keys, result)
+        errors = await _validate_row(row, collection, records, writer, known, keys, result)
         result.errors.extend(errors)
         tick()
     return result
 
 
-def _validate_row(
+async def _validate_row(
     row: RawRow, option: str | None, records: RecordRepository, writer: RevisionWriter,
     known: set[tuple[str, str]], keys: dict[tuple[str, str], str], result: Validation,
 ) -> list[RowError]:
@@ -306,12 +306,12 @@ def _validate_row(
     errors = [
         RowError(row.where, path, f"names {other} {other_id!r}, which does not exist")
         for path, other, other_id in target.references(record)
-        if (other, other_id) not in known and not records.exists(BY_NAME[other], other_id)
+        if (other, other_id) not in known and not await records.exists(BY_NAME[other], other_id)
     ]
-    record_id = writer.find_by_natural_key(target, record)
+    record_id = await writer.find_by_natural_key(target, record)
     if record_id is None:
         record_id = mint_id(target, natural) if target.is_event else natural
-        if records.revisions(target, record_id):  # created before, then retracted
+        if await records.revisions(target, record_id):  # created before, then retracted
             errors += error("external_id" if target.is_event else "id",
                             f"{natural!r} belongs to a retracted {target.record_kind} ({record_id}); restore it")
     if errors:
@@ -337,16 +337,16 @@ def _required_nullable(create_type: type[msgspec.Struct]) -> tuple[str, ...]:
 # --- plan and apply -----------------------------------------------------------------------------
 
 
-def plan(conn: Connection, valid: list[ValidRow]) -> list[Step]:
+async def plan(conn: Connection, valid: list[ValidRow]) -> list[Step]:
     """What each valid row does to the store: create, correct or nothing."""
     records, writer = RecordRepository(conn), RevisionWriter(conn)
     steps = []
     for row in valid:
-        record_id = writer.find_by_natural_key(row.collection, row.record)
+        record_id = await writer.find_by_natural_key(row.collection, row.record)
         if record_id is None:
             steps.append(Step(row, Action.CREATE, None, 1))
             continue
-        stored = records.get(row.collection, record_id)
+        stored = await records.get(row.collection, record_id)
         assert stored is not None  # find_by_natural_key only finds live records
         current = msgspec.json.decode(stored)
         content = {k: v for k, v in current.items() if k not in SERVER_FIELDS}
@@ -358,31 +358,31 @@ def plan(conn: Connection, valid: list[ValidRow]) -> list[Step]:
     return steps
 
 
-def apply(conn: Connection, steps: list[Step], reason: str, tick: Tick = no_tick) -> None:
+async def apply(conn: Connection, steps: list[Step], reason: str, tick: Tick = no_tick) -> None:
     """Write the plan through the one revision path; the caller holds the transaction."""
     writer = RevisionWriter(conn)
     for step in steps:
         if step.action is Action.CREATE:
-            writer.create(step.row.collection, step.row.record, reason=reason)
+            await writer.create(step.row.collection, step.row.record, reason=reason)
         elif step.action is Action.CORRECT:
             assert step.record_id is not None
-            writer.correct(step.row.collection, step.record_id, step.row.record, step.revision, reason=reason,
+            await writer.correct(step.row.collection, step.record_id, step.row.record, step.revision, reason=reason,
                            key_id=None)
         tick()
 
 
-def run_import(
+async def run_import(
     conn: Connection, rows: list[RawRow], *, reason: str, collection: str | None = None,
     skip_invalid: bool = False, validate_tick: Tick = no_tick, write_tick: Tick = no_tick,
 ) -> ImportSummary:
     """Validate, plan and apply in one write transaction; nothing is written when a row is
     invalid, unless `skip_invalid`, when the valid rows are."""
-    with write_transaction(conn):
-        checked = validate(conn, rows, collection, validate_tick)
+    async with write_transaction(conn):
+        checked = await validate(conn, rows, collection, validate_tick)
         if checked.errors and not skip_invalid:
             return ImportSummary(len(rows), 0, 0, 0, checked.rejected, tuple(checked.errors), written=False)
-        steps = plan(conn, checked.valid)
-        apply(conn, steps, reason, write_tick)
+        steps = await plan(conn, checked.valid)
+        await apply(conn, steps, reason, write_tick)
     count = {action: sum(s.action is action for s in steps) for action in Action}
     return ImportSummary(len(rows), count[Action.CREATE], count[Action.CORRECT], count[Action.UNCHANGED],
                          checked.rejected, tuple(checked.errors), written=True)

@@ -46,15 +46,17 @@ def intensity_series(reports: pl.DataFrame, interval: Interval) -> pl.DataFrame:
     )
 
 
-def front_intensity(
+async def front_intensity(
     reads: ReadService, front_id: str, interval: Interval, date_from: dt.date | None, date_to: dt.date | None,
     as_of: dt.date | None,
 ) -> FrontIntensity:
-    if not reads.records.exists(FRONTS, front_id):
-        raise problem(404, f"No front with id {front_id!r}.")
     query = ListQuery(FRONT_REPORTS, 0, equals={"front_id": front_id}, date_from=date_from, date_to=date_to,
                       as_of=as_of)
-    documents = [_decode(row.body) for row in reads.records.rows(query, unbounded=True)]
+    async with reads.repository() as records:
+        if not await records.exists(FRONTS, front_id):
+            raise problem(404, f"No front with id {front_id!r}.")
+        rows = await records.rows(query, unbounded=True)
+    documents = [_decode(row.body) for row in rows]
     reports = pl.DataFrame(
         {
             "date": [dt.date.fromisoformat(d["date"]) for d in documents if d["date"]],

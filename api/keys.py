@@ -40,38 +40,38 @@ class KeyRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def create(self, name: str, scope: Scope) -> tuple[ApiKey, str]:
+    async def create(self, name: str, scope: Scope) -> tuple[ApiKey, str]:
         """A new key and its full token; the token is not stored and cannot be shown again."""
         key_id, secret = secrets.token_hex(6), secrets.token_hex(32)
         created_at = datetime.now(UTC).isoformat()
-        with write_transaction(self.conn):
-            self.conn.execute(
+        async with write_transaction(self.conn):
+            await self.conn.execute(
                 "INSERT INTO api_keys (id, name, scope, digest, created_at) VALUES (?, ?, ?, ?, ?)",
                 (key_id, name, scope.value, digest(secret), created_at),
             )
         return ApiKey(key_id, name, scope, created_at, None), f"plk_{key_id}_{secret}"
 
-    def list_keys(self) -> list[ApiKey]:
-        rows = self.conn.execute("SELECT id, name, scope, created_at, revoked_at FROM api_keys ORDER BY created_at, id")
+    async def list_keys(self) -> list[ApiKey]:
+        rows = await self.conn.fetchall("SELECT id, name, scope, created_at, revoked_at FROM api_keys ORDER BY created_at, id")
         return [ApiKey(i, n, Scope(s), c, r) for i, n, s, c, r in rows]
 
-    def revoke(self, key_id: str) -> bool:
-        with write_transaction(self.conn):
-            cursor = self.conn.execute(
+    async def revoke(self, key_id: str) -> bool:
+        async with write_transaction(self.conn):
+            changed = await self.conn.execute(
                 "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
                 (datetime.now(UTC).isoformat(), key_id),
             )
-        return cursor.rowcount == 1
+        return changed == 1
 
-    def verify(self, token: str) -> ApiKey | None:
+    async def verify(self, token: str) -> ApiKey | None:
         """The live key this token proves, or None. The digest comparison is constant-time."""
         match = KEY_PATTERN.fullmatch(token)
         if match is None:
             return None
         key_id, secret = match.groups()
-        row = self.conn.execute(
+        row = await self.conn.fetchone(
             "SELECT name, scope, digest, created_at, revoked_at FROM api_keys WHERE id = ?", (key_id,)
-        ).fetchone()
+        )
         # Hash even when the id is unknown, so timing does not reveal which ids exist.
         presented = digest(secret)
         stored = row[2] if row else digest("")

@@ -16,6 +16,7 @@ from litestar.plugins.problem_details import (
     ProblemDetailsPlugin,
 )
 
+from api.db import RETRY_AFTER_SECONDS, StoreBusy
 from schemas.problem import ProblemDetail
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -35,7 +36,8 @@ DESCRIPTIONS = {
     422: "The request body is well-formed JSON but not a valid record.",
     428: "The operation needs If-Match.",
     429: "Too many requests: see Retry-After.",
-    503: "The store stayed busy with conflicting writes after retries: see Retry-After.",
+    503: "The store stayed busy (conflicting writes after retries, or every database connection in use): "
+         "see Retry-After.",
 }
 
 
@@ -87,6 +89,13 @@ def from_deep_nesting(exc: RecursionError) -> ProblemDetailsException:
     return problem(400, "The JSON body is nested too deeply.")
 
 
+def from_store_busy(exc: StoreBusy) -> ProblemDetailsException:
+    # Writes that kept meeting conflicts after bounded retries, or no free connection in time.
+    error = problem(503, "The store is busy; retry shortly.")
+    error.headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    return error
+
+
 def from_unexpected(exc: Exception) -> ProblemDetailsException:
     logger.exception("unhandled error", exc_info=exc)
     return problem(500, "The server failed to answer this request; it has been logged.")
@@ -99,6 +108,7 @@ def problem_details_plugin() -> ProblemDetailsPlugin:
                 ValidationException: from_validation,
                 HTTPException: from_http,
                 RecursionError: from_deep_nesting,
+                StoreBusy: from_store_busy,
                 Exception: from_unexpected,
             }
         )

@@ -5,11 +5,13 @@ decoded, because their `status` and `last_round_on` depend on the read's `as_of`
 """
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 
 import msgspec
 
 from api.collections import BY_KIND, TRACKS, Collection
+from api.db import Store
 from api.paging import decode_cursor, next_link, page_body, split_page, timeline_item
 from api.problems import problem
 from api.store import ListQuery, Position, RecordRepository, StoredRow
@@ -84,50 +86,43 @@ def counter_cursor(value: int) -> Position:
 
 
 class ReadService:
-    def __init__(self, records: RecordRepository) -> None:
-        self.records = records
+    """Reads for the API: each borrows a connection for its own queries and gives it back."""
 
-    def select(self, query: ListQuery, track_status: TrackStatus | None = None) -> tuple[list[bytes], StoredRow | None]:
-        """One batch of items as served (encoded JSON), and the last row when more follow.
+    def __init__(self, store: Store) -> None:
+        self.store = store
 
-        `query.after` and `query.limit` say where the batch starts and how long it is. Timeline
-        items come wrapped with their kind; tracks gain their derived status, and filtering on
-        that status happens after derivation.
-        """
-        if query.collection is TRACKS:
-            # Tracks are a small reference collection: derive every candidate, then cut the batch.
-            rows = self.records.rows(query, unbounded=True)
-            documents = self._with_track_status(rows, query.as_of)
-            kept = [(row, doc) for row, doc in zip(rows, documents)
-                    if track_status is None or doc["status"] == track_status.value]
-            page, last = split_page([row for row, _ in kept], query.limit)
-            return [_encode(doc) for _, doc in kept[: len(page)]], last
-        rows, last = split_page(self.records.rows(query), query.limit)
-        if query.collection is None:
-            return [timeline_item(row) for row in rows], last
-        return [row.body for row in rows], last
+    @asynccontextmanager
+    async def repository(self) -> AsyncIterator[RecordRepository]:
+        async with self.store.connection() as conn:
+            yield RecordRepository(conn)
 
-    def batches(self, query: ListQuery, cursor: str | None, track_status: TrackStatus | None = None) -> Iterator[list[bytes]]:
-        """Every item from `cursor` on, `query.limit` at a time; each batch is its own query, so
-        nothing holds the store open between them."""
-        query.after = decode_cursor(cursor) if cursor else None
+    async def select(
+        self, query: ListQuery, track_status: TrackStatus | None = None
+    ) -> tuple[list[bytes], StoredRow | None]:
+        async with self.repository() as records:
+            return await select(records, query, track_status)
+
+    async def batches(self, query: ListQuery, track_status: TrackStatus | None = None) -> AsyncIterator[list[bytes]]:
+        """Every item from `query.after` on, `query.limit` at a time; each batch borrows a
+        connection of its own, so a slow download holds none between batches."""
         while True:
-            items, last = self.select(query, track_status)
+            items, last = await self.select(query, track_status)
             if items:
                 yield items
             if last is None:
                 return
             query.after = Position(last.sort_key, last.id)
 
-    def revision_page(
+    async def revision_page(
         self, collection: Collection, record_id: str, limit: int, cursor: str | None, path: str,
         params: Iterable[tuple[str, str]],
     ) -> bytes:
         """A record's history, oldest first; it outlives the record's retraction."""
-        history = self.records.revisions(collection, record_id)
+        after = counter_position(cursor)
+        async with self.repository() as records:
+            history = await records.revisions(collection, record_id)
         if not history:
             raise problem(404, f"No {collection.record_kind} with id {record_id!r} has ever existed.")
-        after = counter_position(cursor)
         window = [row for row in history if row.revision > after][: limit + 1]
         items = [
             _encode(RawRevision(row.revision, row.operation, row.reason, row.recorded_at, msgspec.Raw(row.body)))
@@ -136,9 +131,11 @@ class ReadService:
         last = counter_cursor(window[limit - 1].revision) if len(window) > limit else None
         return page_body(items, next_link(path, params, last) if last else None)
 
-    def change_page(self, limit: int, cursor: str | None, path: str, params: Iterable[tuple[str, str]]) -> bytes:
+    async def change_page(self, limit: int, cursor: str | None, path: str, params: Iterable[tuple[str, str]]) -> bytes:
         """Every revision in commit order: replaying them rebuilds the current state."""
-        rows = self.records.changes(counter_position(cursor), limit)
+        after = counter_position(cursor)
+        async with self.repository() as records:
+            rows = await records.changes(after, limit)
         items = [
             _encode(RawChange(
                 row.seq, BY_KIND[row.collection].name, row.record_id, row.revision, row.operation, row.reason,
@@ -149,26 +146,60 @@ class ReadService:
         # The feed never ends: `next` always points past what was served (or back at the same
         # place when nothing was), so a mirror polls it to pick up later writes.
         served = rows[:limit]
-        last = counter_cursor(served[-1].seq if served else counter_position(cursor))
+        last = counter_cursor(served[-1].seq if served else after)
         return page_body(items, next_link(path, params, last))
 
-    def one(self, collection: Collection, record_id: str, as_of: dt.date | None = None) -> bytes:
-        body = self.records.get(collection, record_id)
-        if body is None:
-            raise problem(404, f"No {collection.record_kind} with id {record_id!r}.")
-        if collection is TRACKS:
-            row = StoredRow(TRACKS.record_kind, record_id, record_id, body)
-            return _encode(self._with_track_status([row], as_of)[0])
-        return body
+    async def one(self, collection: Collection, record_id: str, as_of: dt.date | None = None) -> bytes:
+        async with self.repository() as records:
+            return await representation(records, collection, record_id, as_of)
 
-    def _with_track_status(self, rows: list[StoredRow], as_of: dt.date | None) -> list[dict[str, object]]:
-        today = as_of or dt.datetime.now(dt.UTC).date()
-        latest = self.records.latest_activity([row.id for row in rows], today)
-        documents = []
-        for row in rows:
-            document = _decode(row.body)
-            status, last_round = track_status(latest.get(row.id, {}), today)
-            document["status"] = status.value
-            document["last_round_on"] = last_round.isoformat() if last_round else None
-            documents.append(document)
-        return documents
+
+async def select(
+    records: RecordRepository, query: ListQuery, track_status: TrackStatus | None = None
+) -> tuple[list[bytes], StoredRow | None]:
+    """One batch of items as served (encoded JSON), and the last row when more follow.
+
+    `query.after` and `query.limit` say where the batch starts and how long it is. Timeline
+    items come wrapped with their kind; tracks gain their derived status, and filtering on
+    that status happens after derivation.
+    """
+    if query.collection is TRACKS:
+        # Tracks are a small reference collection: derive every candidate, then cut the batch.
+        rows = await records.rows(query, unbounded=True)
+        documents = await with_track_status(records, rows, query.as_of)
+        kept = [(row, doc) for row, doc in zip(rows, documents)
+                if track_status is None or doc["status"] == track_status.value]
+        page, last = split_page([row for row, _ in kept], query.limit)
+        return [_encode(doc) for _, doc in kept[: len(page)]], last
+    rows, last = split_page(await records.rows(query), query.limit)
+    if query.collection is None:
+        return [timeline_item(row) for row in rows], last
+    return [row.body for row in rows], last
+
+
+async def representation(
+    records: RecordRepository, collection: Collection, record_id: str, as_of: dt.date | None = None
+) -> bytes:
+    """A record as the API serves it (tracks with their derived status); 404 when it is not live."""
+    body = await records.get(collection, record_id)
+    if body is None:
+        raise problem(404, f"No {collection.record_kind} with id {record_id!r}.")
+    if collection is TRACKS:
+        row = StoredRow(TRACKS.record_kind, record_id, record_id, body)
+        return _encode((await with_track_status(records, [row], as_of))[0])
+    return body
+
+
+async def with_track_status(
+    records: RecordRepository, rows: list[StoredRow], as_of: dt.date | None
+) -> list[dict[str, object]]:
+    today = as_of or dt.datetime.now(dt.UTC).date()
+    latest = await records.latest_activity([row.id for row in rows], today)
+    documents = []
+    for row in rows:
+        document = _decode(row.body)
+        status, last_round = track_status(latest.get(row.id, {}), today)
+        document["status"] = status.value
+        document["last_round_on"] = last_round.isoformat() if last_round else None
+        documents.append(document)
+    return documents

@@ -26,14 +26,14 @@ def seed_record_sets() -> list[RecordSet]:
     return [RecordSet(**msgspec.structs.asdict(history)), brief_records()]
 
 
-def seed(conn: Connection) -> LoadSummary:
+async def seed(conn: Connection) -> LoadSummary:
     """Create every seed record not already present; running it twice changes nothing."""
     created = unchanged = 0
     for record_set in seed_record_sets():
-        summary = load_records(conn, batches(record_set), reason=SEED_REASON)
+        summary = await load_records(conn, batches(record_set), reason=SEED_REASON)
         created, unchanged = created + summary.created, unchanged + summary.unchanged
     return LoadSummary(created=created, unchanged=unchanged)
 
 
-def is_empty(conn: Connection) -> bool:
-    return conn.execute("SELECT 1 FROM records LIMIT 1").fetchone() is None
+async def is_empty(conn: Connection) -> bool:
+    return await conn.fetchone("SELECT 1 FROM records LIMIT 1") is None

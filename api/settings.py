@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from api.db import DEFAULT_POOL_SIZE
+
 DEFAULT_DATABASE_URL = "sqlite:///parley.db"
 # The project's shared data folder sits beside the repository; newer timeline_*.csv files that
 # appear there are seeded too (the copies shipped in seeds/data win on a name clash).
@@ -22,6 +24,8 @@ class Settings:
     trusted_proxies: frozenset[str] = frozenset()
     # Folders searched for further timeline_*.csv history files, besides seeds/data.
     extra_history_dirs: tuple[Path, ...] = ()
+    # PostgreSQL connections per worker process (SQLite has one).
+    pool_size: int = DEFAULT_POOL_SIZE
 
 
 @lru_cache(maxsize=1)
@@ -33,6 +37,7 @@ def get_settings() -> Settings:
         reads_require_key=env.get("PARLEY_READS_REQUIRE_KEY", "0").lower() in ("1", "true", "yes"),
         rate_limit_per_minute=int(env.get("PARLEY_RATE_LIMIT_PER_MINUTE", "600")),
         trusted_proxies=frozenset(p.strip() for p in env.get("PARLEY_TRUSTED_PROXIES", "").split(",") if p.strip()),
+        pool_size=int(env.get("PARLEY_POOL_SIZE", str(DEFAULT_POOL_SIZE))),
         extra_history_dirs=tuple(
             Path(p) for p in env.get("PARLEY_HISTORY_DIRS", str(SHARED_DATA_DIR)).split(os.pathsep) if p
         ),

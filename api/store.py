@@ -60,7 +60,7 @@ class RecordRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def rows(self, query: ListQuery, *, unbounded: bool = False) -> list[StoredRow]:
+    async def rows(self, query: ListQuery, *, unbounded: bool = False) -> list[StoredRow]:
         """Rows in (sort_key, id) order after `query.after`; limit+1 rows so callers see a next page."""
         where, params = ["1=1"], []
         if query.collection is None:
@@ -98,44 +98,44 @@ class RecordRepository:
         if not unbounded:
             sql += " LIMIT ?"
             params.append(query.limit + 1)
-        return list(map(StoredRow._make, self.conn.execute(sql, params)))
+        return list(map(StoredRow._make, await self.conn.fetchall(sql, params)))
 
-    def get(self, collection: Collection, record_id: str) -> bytes | None:
-        row = self.conn.execute(
+    async def get(self, collection: Collection, record_id: str) -> bytes | None:
+        row = await self.conn.fetchone(
             f"SELECT {self.conn.body_bytes} FROM records WHERE collection = ? AND id = ?",
             (collection.record_kind, record_id),
-        ).fetchone()
+        )
         return None if row is None else row[0]
 
-    def revisions(self, collection: Collection, record_id: str) -> list[RevisionRow]:
+    async def revisions(self, collection: Collection, record_id: str) -> list[RevisionRow]:
         """A record's whole history, oldest first, whether or not it is live."""
-        return self._revision_rows(
+        return await self._revision_rows(
             "WHERE collection = ? AND record_id = ? ORDER BY revision", (collection.record_kind, record_id)
         )
 
-    def changes(self, after_seq: int, limit: int) -> list[RevisionRow]:
+    async def changes(self, after_seq: int, limit: int) -> list[RevisionRow]:
         """Revisions in commit order after `after_seq`; limit+1 rows so callers see a next page."""
-        return self._revision_rows("WHERE seq > ? ORDER BY seq LIMIT ?", (after_seq, limit + 1))
+        return await self._revision_rows("WHERE seq > ? ORDER BY seq LIMIT ?", (after_seq, limit + 1))
 
-    def _revision_rows(self, where: str, params: tuple[object, ...]) -> list[RevisionRow]:
-        rows = self.conn.execute(
+    async def _revision_rows(self, where: str, params: tuple[object, ...]) -> list[RevisionRow]:
+        rows = await self.conn.fetchall(
             f"SELECT seq, collection, record_id, revision, operation, reason, recorded_at, body FROM revisions {where}",
             params,
         )
         return [RevisionRow(q, c, i, v, o, r, t, b.encode()) for q, c, i, v, o, r, t, b in rows]
 
-    def schema_version(self) -> int:
-        return schema_version(self.conn)
+    async def schema_version(self) -> int:
+        return await schema_version(self.conn)
 
-    def exists(self, collection: Collection, record_id: str) -> bool:
-        return self.get(collection, record_id) is not None
+    async def exists(self, collection: Collection, record_id: str) -> bool:
+        return await self.get(collection, record_id) is not None
 
-    def latest_activity(self, track_ids: list[str], as_of: date) -> dict[str, dict[str, date]]:
+    async def latest_activity(self, track_ids: list[str], as_of: date) -> dict[str, dict[str, date]]:
         """Per track, the latest dated round, executed exchange, suspension and withdrawal by `as_of`."""
         if not track_ids:
             return {}
         marks = ", ".join("?" * len(track_ids))
-        rows = self.conn.execute(
+        rows = await self.conn.fetchall(
             f"""SELECT track_id, collection, kind, MAX(event_date) FROM records
                 WHERE track_id IN ({marks}) AND event_date IS NOT NULL AND reported_at <= ?
                   AND (collection = 'round'
@@ -193,58 +193,58 @@ class RevisionWriter:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def find_by_natural_key(self, collection: Collection, record: msgspec.Struct) -> str | None:
+    async def find_by_natural_key(self, collection: Collection, record: msgspec.Struct) -> str | None:
         """The id of an existing record that `record` would duplicate, if any."""
         if collection.is_event:
             external_id = getattr(record, "external_id", None)
             if external_id is None:
                 return None
-            row = self.conn.execute(
+            row = await self.conn.fetchone(
                 "SELECT id FROM records WHERE collection = ? AND external_id = ?", (collection.record_kind, external_id)
-            ).fetchone()
+            )
             return None if row is None else row[0]
         record_id = getattr(record, "id")
-        return record_id if RecordRepository(self.conn).exists(collection, record_id) else None
+        return record_id if await RecordRepository(self.conn).exists(collection, record_id) else None
 
-    def create(
+    async def create(
         self, collection: Collection, record: msgspec.Struct, *, reason: str | None = None, key_id: str | None = None
     ) -> Written:
         """Insert a new record as revision 1."""
         columns = collection.columns(record)
         record_id = mint_id(collection, columns.external_id) if collection.is_event else getattr(record, "id")
-        return self._put(collection, record_id, record, 1, "create", reason, key_id, insert=True)
+        return await self._put(collection, record_id, record, 1, "create", reason, key_id, insert=True)
 
-    def correct(
+    async def correct(
         self, collection: Collection, record_id: str, record: msgspec.Struct, revision: int, *, reason: str,
         key_id: str | None,
     ) -> Written:
         """Replace the current state of a live record with `record` as revision `revision`."""
-        return self._put(collection, record_id, record, revision, "correct", reason, key_id, insert=False)
+        return await self._put(collection, record_id, record, revision, "correct", reason, key_id, insert=False)
 
-    def retract(self, collection: Collection, record_id: str, *, reason: str, key_id: str | None) -> int:
+    async def retract(self, collection: Collection, record_id: str, *, reason: str, key_id: str | None) -> int:
         """Remove a live record from the current state; its history stays. Returns the new revision."""
-        row = self.conn.execute(
+        row = await self.conn.fetchone(
             "SELECT revision, body FROM records WHERE collection = ? AND id = ?", (collection.record_kind, record_id)
-        ).fetchone()
+        )
         if row is None:
             raise LookupError(record_id)
         revision = row[0] + 1
-        self.conn.execute("DELETE FROM records WHERE collection = ? AND id = ?", (collection.record_kind, record_id))
-        self.conn.execute(
+        await self.conn.execute("DELETE FROM records WHERE collection = ? AND id = ?", (collection.record_kind, record_id))
+        await self.conn.execute(
             "DELETE FROM record_actors WHERE collection = ? AND record_id = ?", (collection.record_kind, record_id)
         )
         # The delete revision keeps the body that was retracted, so history shows what went.
-        self._append(collection, record_id, revision, "delete", row[1], reason, key_id, utc_now())
+        await self._append(collection, record_id, revision, "delete", row[1], reason, key_id, utc_now())
         return revision
 
-    def restore(
+    async def restore(
         self, collection: Collection, record_id: str, record: msgspec.Struct, revision: int, *, reason: str,
         key_id: str | None,
     ) -> Written:
         """Bring a retracted record back as a new revision."""
-        return self._put(collection, record_id, record, revision, "restore", reason, key_id, insert=True)
+        return await self._put(collection, record_id, record, revision, "restore", reason, key_id, insert=True)
 
-    def _put(
+    async def _put(
         self, collection: Collection, record_id: str, record: msgspec.Struct, revision: int, operation: str,
         reason: str | None, key_id: str | None, *, insert: bool,
     ) -> Written:
@@ -259,35 +259,35 @@ class RevisionWriter:
             recorded_at, body,
         )
         if insert:
-            self.conn.execute(
+            await self.conn.execute(
                 """INSERT INTO records (is_event, sort_key, event_date, reported_at, track_id, front_id, kind, status,
                                        outcome, external_id, revision, recorded_at, body, collection, id)
                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 (*values, collection.record_kind, record_id),
             )
         else:
-            self.conn.execute(
+            await self.conn.execute(
                 """UPDATE records SET is_event = ?, sort_key = ?, event_date = ?, reported_at = ?, track_id = ?,
                        front_id = ?, kind = ?, status = ?, outcome = ?, external_id = ?, revision = ?,
                        recorded_at = ?, body = ?
                    WHERE collection = ? AND id = ?""",
                 (*values, collection.record_kind, record_id),
             )
-            self.conn.execute(
+            await self.conn.execute(
                 "DELETE FROM record_actors WHERE collection = ? AND record_id = ?", (collection.record_kind, record_id)
             )
-        self.conn.executemany(
+        await self.conn.executemany(
             "INSERT INTO record_actors (collection, record_id, actor_id) VALUES (?, ?, ?)",
             [(collection.record_kind, record_id, actor) for actor in columns.actors],
         )
-        self._append(collection, record_id, revision, operation, body, reason, key_id, recorded_at)
+        await self._append(collection, record_id, revision, operation, body, reason, key_id, recorded_at)
         return Written(record_id, revision, body.encode())
 
-    def _append(
+    async def _append(
         self, collection: Collection, record_id: str, revision: int, operation: str, body: str, reason: str | None,
         key_id: str | None, recorded_at: str,
     ) -> None:
-        self.conn.execute(
+        await self.conn.execute(
             """INSERT INTO revisions (collection, record_id, revision, operation, body, reason, key_id, recorded_at)
                VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
             (collection.record_kind, record_id, revision, operation, body, reason, key_id, recorded_at),
@@ -300,16 +300,16 @@ class LoadSummary:
     unchanged: int
 
 
-def load_records(conn: Connection, batches: list[tuple[Collection, list[msgspec.Struct]]], reason: str) -> LoadSummary:
+async def load_records(conn: Connection, batches: list[tuple[Collection, list[msgspec.Struct]]], reason: str) -> LoadSummary:
     """Create the records not yet present (matched by natural key), all in one transaction."""
     created = unchanged = 0
     writer = RevisionWriter(conn)
     # One transaction for the whole batch: a seed or import lands completely or not at all.
-    with write_transaction(conn):
+    async with write_transaction(conn):
         for collection, records in batches:
             for record in records:
-                if writer.find_by_natural_key(collection, record) is None:
-                    writer.create(collection, record, reason=reason)
+                if await writer.find_by_natural_key(collection, record) is None:
+                    await writer.create(collection, record, reason=reason)
                     created += 1
                 else:
                     unchanged += 1

@@ -145,29 +145,29 @@ def build(target: Path | str, sizes: Sizes = Sizes(), seed_value: int = 20260607
         for suffix in ("", "-wal", "-shm"):
             Path(f"{target}{suffix}").unlink(missing_ok=True)
     rng = random.Random(seed_value)
-    conn = db.connect(url)
-    try:
-        db.migrate(conn)
-        seed(conn)
-        load_records(conn, [
+
+    async def fill(conn: db.Connection) -> dict[str, int]:
+        await db.migrate(conn)
+        await seed(conn)
+        await load_records(conn, [
             (ROUNDS, validated(synthetic_rounds(sizes.rounds, rng))),
             (EXCHANGES, validated(synthetic_exchanges(sizes.exchanges, sizes.rounds, rng))),
             (STATEMENTS, validated(synthetic_statements(sizes.statements, rng))),
         ], reason=REASON)
         if conn.dialect == "sqlite":
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # start the bench with an empty WAL
+            await conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # start the bench with an empty WAL
         else:
-            conn.execute("ANALYZE")  # fresh statistics for the planner
-        return counts(conn)
-    finally:
-        conn.close()
+            await conn.execute("ANALYZE")  # fresh statistics for the planner
+        return await counts(conn)
+
+    return db.run_on_connection(url, fill)
 
 
-def counts(conn: db.Connection) -> dict[str, int]:
-    rows = conn.execute("SELECT collection, COUNT(*) FROM records GROUP BY collection ORDER BY collection")
-    return {collection: n for collection, n in rows} | {
-        "events": conn.execute("SELECT COUNT(*) FROM records WHERE is_event = 1").fetchone()[0]
-    }
+async def counts(conn: db.Connection) -> dict[str, int]:
+    rows = await conn.fetchall("SELECT collection, COUNT(*) FROM records GROUP BY collection ORDER BY collection")
+    events = await conn.fetchone("SELECT COUNT(*) FROM records WHERE is_event = 1")
+    assert events is not None
+    return {collection: n for collection, n in rows} | {"events": events[0]}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -6,7 +6,7 @@ made once per session, and drops it afterwards.
 """
 
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -40,20 +40,18 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 def migrate_and_seed(url: str) -> None:
-    conn = db.connect(url)
-    try:
-        db.migrate(conn)
-        seed(conn)
-    finally:
-        conn.close()
+    async def prepare(conn: db.Connection) -> None:
+        await db.migrate(conn)
+        await seed(conn)
+
+    db.run_on_connection(url, prepare)
 
 
 @pytest.fixture(scope="session")
 def postgres_template() -> Iterator[str]:
     """A migrated, seeded database that each test's database is copied from."""
     url = create_postgres_database()
-    migrate_and_seed(url)
-    db.dispose(url)  # a template must have no open connections while it is copied
+    migrate_and_seed(url)  # its connections are closed again: a template must have none while copied
     yield url.rsplit("/", 1)[1]
     drop_postgres_database(url)
 
@@ -83,6 +81,21 @@ def seeded_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
+def anyio_backend() -> str:
+    """Async tests (`pytest.mark.anyio`) run on asyncio, as the server does."""
+    return "asyncio"
+
+
+@pytest.fixture
+async def conn(seeded_url: str) -> AsyncIterator[db.Connection]:
+    """A connection to the seeded store, for async tests that talk to it directly."""
+    store = await db.open_store(seeded_url)
+    async with store.connection() as connection:
+        yield connection
+    await store.close()
+
+
+@pytest.fixture
 def app(seeded_url: str) -> Litestar:
     return create_app(Settings(database_url=seeded_url))
 
@@ -96,14 +109,16 @@ def client(app: Litestar) -> Iterator[TestClient[Litestar]]:
 @pytest.fixture
 def keys(seeded_url: str) -> dict[str, str]:
     """A live `write` key, a live `admin` key and a revoked `write` key, as full tokens."""
-    conn = db.connect(seeded_url)
-    repository = KeyRepository(conn)
-    _, write = repository.create("test writer", Scope.WRITE)
-    _, admin = repository.create("test admin", Scope.ADMIN)
-    revoked_key, revoked = repository.create("revoked", Scope.WRITE)
-    repository.revoke(revoked_key.id)
-    conn.close()
-    return {"write": write, "admin": admin, "revoked": revoked}
+
+    async def create(conn: db.Connection) -> dict[str, str]:
+        repository = KeyRepository(conn)
+        _, write = await repository.create("test writer", Scope.WRITE)
+        _, admin = await repository.create("test admin", Scope.ADMIN)
+        revoked_key, revoked = await repository.create("revoked", Scope.WRITE)
+        await repository.revoke(revoked_key.id)
+        return {"write": write, "admin": admin, "revoked": revoked}
+
+    return db.run_on_connection(seeded_url, create)
 
 
 @pytest.fixture

@@ -49,17 +49,12 @@ def create_postgres_database(template: str | None = None) -> str:
 
 
 def drop_postgres_database(url: str) -> None:
-    db.dispose(url)
     _admin(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
 
 
 def query(url: str, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
     """Rows of one statement, through a connection of its own, on either backend."""
-    conn = db.connect(url)
-    try:
-        return [tuple(row) for row in conn.execute(sql, params).fetchall()]
-    finally:
-        conn.close()
+    return db.run_on_connection(url, lambda conn: conn.fetchall(sql, params))
 
 
 def bearer(token: str) -> dict[str, str]:

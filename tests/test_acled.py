@@ -2,13 +2,13 @@
 
 import datetime as dt
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import msgspec
 import polars as pl
 import pytest
 from click.testing import CliRunner
+from helpers import query
 
 from api import db
 from api.cli import main
@@ -52,17 +52,12 @@ EXPECTED = {
                                     "Battles 1; Strategic developments 1"),
 }
 
-
-@pytest.fixture
-def conn(seeded_url: str) -> Iterator[db.Connection]:
-    connection = db.connect(seeded_url)
-    yield connection
-    connection.close()
+pytestmark = pytest.mark.anyio
 
 
-def import_acled(conn: db.Connection, path: Path, front_map: dict[str, str] = DEFAULT_FRONT_MAP,
-                 ) -> ImportSummary:
-    return run_import(conn, parse_acled(path, front_map), reason=f"import {path.name}")
+async def import_acled(conn: db.Connection, path: Path, front_map: dict[str, str] = DEFAULT_FRONT_MAP,
+                       ) -> ImportSummary:
+    return await run_import(conn, parse_acled(path, front_map), reason=f"import {path.name}")
 
 
 def acled_copy(tmp_path: Path, text: str) -> Path:
@@ -114,54 +109,56 @@ def test_status_rule() -> None:
     assert front_status(territory_changes=0, battles=FEW_BATTLES - 1) is FrontStatus.FROZEN
 
 
-def test_import_creates_the_source_and_reports_and_reimport_matches(conn: db.Connection) -> None:
-    first = import_acled(conn, ACLED_CSV)
+async def test_import_creates_the_source_and_reports_and_reimport_matches(conn: db.Connection) -> None:
+    first = await import_acled(conn, ACLED_CSV)
     assert (first.read, first.created, first.rejected) == (1 + len(EXPECTED), 1 + len(EXPECTED), 0)
-    source = RecordRepository(conn).get(BY_NAME["sources"], acled_source(ACLED_CSV).id)
+    source = await RecordRepository(conn).get(BY_NAME["sources"], acled_source(ACLED_CSV).id)
     assert source is not None and msgspec.json.decode(source)["outlet"] == "ACLED"
-    second = import_acled(conn, ACLED_CSV)
+    second = await import_acled(conn, ACLED_CSV)
     assert (second.created, second.corrected, second.unchanged) == (0, 0, 1 + len(EXPECTED))
 
 
-def test_a_revised_export_corrects_only_the_weeks_that_changed(conn: db.Connection, tmp_path: Path) -> None:
-    import_acled(conn, ACLED_CSV)
+async def test_a_revised_export_corrects_only_the_weeks_that_changed(conn: db.Connection, tmp_path: Path) -> None:
+    await import_acled(conn, ACLED_CSV)
     lines = ACLED_CSV.read_text(encoding="utf-8").splitlines(keepends=True)
     revised = acled_copy(tmp_path, "".join(line for line in lines if not line.startswith("UKR140028,")))
-    summary = import_acled(conn, revised)
+    summary = await import_acled(conn, revised)
     assert (summary.created, summary.corrected, summary.unchanged) == (0, 1, len(EXPECTED))
-    row = conn.execute("SELECT id, body FROM records WHERE external_id = 'acled:kherson:2024-W03'").fetchone()
+    row = await conn.fetchone("SELECT id, body FROM records WHERE external_id = 'acled:kherson:2024-W03'")
+    assert row is not None
     assert (msgspec.json.decode(row[1])["events"], msgspec.json.decode(row[1])["fatalities"]) == (3, 2)
-    history = RecordRepository(conn).revisions(BY_NAME["front-reports"], row[0])
+    history = await RecordRepository(conn).revisions(BY_NAME["front-reports"], row[0])
     assert [(h.operation, h.reason) for h in history] == [
         ("create", "import acled_sample.csv"), ("correct", "import acled_sample.csv"),
     ]
 
 
-def test_a_week_is_invisible_before_it_ends(conn: db.Connection) -> None:
-    import_acled(conn, ACLED_CSV)
+async def test_a_week_is_invisible_before_it_ends(conn: db.Connection) -> None:
+    await import_acled(conn, ACLED_CSV)
 
-    def visible(as_of: dt.date) -> set[str]:
+    async def visible(as_of: dt.date) -> set[str]:
         query = ListQuery(BY_NAME["front-reports"], limit=500, as_of=as_of, date_from=dt.date(2024, 1, 1),
                           date_to=dt.date(2024, 1, 31))
-        return {msgspec.json.decode(r.body)["external_id"] for r in RecordRepository(conn).rows(query, unbounded=True)}
+        rows = await RecordRepository(conn).rows(query, unbounded=True)
+        return {msgspec.json.decode(r.body)["external_id"] for r in rows}
 
-    assert visible(dt.date(2024, 1, 20)) == set()
-    assert visible(dt.date(2024, 1, 21)) == {k for k, v in EXPECTED.items() if v[0] == dt.date(2024, 1, 15)}
+    assert await visible(dt.date(2024, 1, 20)) == set()
+    assert await visible(dt.date(2024, 1, 21)) == {k for k, v in EXPECTED.items() if v[0] == dt.date(2024, 1, 15)}
 
 
-def test_front_map_override_adds_and_drops_oblasts(conn: db.Connection, tmp_path: Path) -> None:
+async def test_front_map_override_adds_and_drops_oblasts(conn: db.Connection, tmp_path: Path) -> None:
     front_map_file = tmp_path / "fronts.json"
     front_map_file.write_text(json.dumps({"Luhansk": "luhansk", "Kherson": None}), encoding="utf-8")
     front_map = read_front_map(front_map_file)
     assert front_map["Luhansk"] == "luhansk" and "Kherson" not in front_map
-    assert missing_fronts(conn, front_map) == ["luhansk"]
-    with write_transaction(conn):
-        RevisionWriter(conn).create(BY_NAME["fronts"], FrontCreate(id="luhansk", name="Luhansk axis",
-                                                                   oblasts=["Luhansk"]))
-    assert missing_fronts(conn, front_map) == []
-    import_acled(conn, ACLED_CSV, front_map)
-    rows = conn.execute("SELECT external_id, body FROM records WHERE front_id IN ('luhansk', 'kherson')"
-                        " AND external_id LIKE 'acled:%' ORDER BY external_id").fetchall()
+    assert await missing_fronts(conn, front_map) == ["luhansk"]
+    async with write_transaction(conn):
+        await RevisionWriter(conn).create(BY_NAME["fronts"], FrontCreate(id="luhansk", name="Luhansk axis",
+                                                                         oblasts=["Luhansk"]))
+    assert await missing_fronts(conn, front_map) == []
+    await import_acled(conn, ACLED_CSV, front_map)
+    rows = await conn.fetchall("SELECT external_id, body FROM records WHERE front_id IN ('luhansk', 'kherson')"
+                               " AND external_id LIKE 'acled:%' ORDER BY external_id")
     assert [(k, msgspec.json.decode(b)["events"], msgspec.json.decode(b)["fatalities"]) for k, b in rows] == [
         ("acled:luhansk:2024-W03", 2, 2), ("acled:luhansk:2024-W04", 2, 4),
     ]
@@ -186,12 +183,8 @@ def test_cli_rejects_a_front_map_naming_unknown_fronts(cli_store: str, tmp_path:
                                        str(ACLED_CSV)])
     assert result.exit_code != 0
     assert "the front map names fronts the store does not hold: luhansk" in result.output
-    conn = db.connect(cli_store)
-    try:
-        assert conn.execute("SELECT COUNT(*) FROM records WHERE external_id LIKE 'acled:%'").fetchone()[0] == 0
-    finally:
-        conn.close()
+    assert query(cli_store, "SELECT COUNT(*) FROM records WHERE external_id LIKE 'acled:%'") == [(0,)]
 
 
-def test_an_export_without_mapped_oblasts_imports_nothing(conn: db.Connection) -> None:
+async def test_an_export_without_mapped_oblasts_imports_nothing(conn: db.Connection) -> None:
     assert parse_acled(ACLED_CSV, {"Crimea": "donetsk"}) == []

@@ -1,12 +1,12 @@
 """api/db.py: the dialect-neutral connection layer, write retries, and concurrent migration."""
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-from helpers import bearer
+from helpers import bearer, query
 from litestar import Litestar
 from litestar.testing import TestClient
 from psycopg import errors
@@ -18,24 +18,25 @@ def test_placeholders_are_translated_for_psycopg() -> None:
     assert db.to_pyformat("SELECT 1 WHERE a = ? AND b LIKE 'x%'") == "SELECT 1 WHERE a = %s AND b LIKE 'x%%'"
 
 
-def test_transient_conflicts_are_retried_a_bounded_number_of_times() -> None:
+@pytest.mark.anyio
+async def test_transient_conflicts_are_retried_a_bounded_number_of_times() -> None:
     calls = []
 
-    def flaky() -> str:
+    async def flaky() -> str:
         calls.append(1)
         if len(calls) < db.WRITE_ATTEMPTS:
             raise errors.SerializationFailure("could not serialize access")
         return "done"
 
-    assert db.retrying(flaky) == "done" and len(calls) == db.WRITE_ATTEMPTS
+    assert await db.retrying(flaky) == "done" and len(calls) == db.WRITE_ATTEMPTS
 
-    def deadlocked() -> None:
+    async def deadlocked() -> None:
         calls.append(1)
         raise errors.DeadlockDetected("deadlock detected")
 
     calls.clear()
     with pytest.raises(db.StoreBusy):
-        db.retrying(deadlocked)
+        await db.retrying(deadlocked)
     assert len(calls) == db.WRITE_ATTEMPTS
 
 
@@ -44,8 +45,8 @@ def test_a_write_that_keeps_conflicting_is_503_with_retry_after(
 ) -> None:
     attempts = []
 
-    @contextmanager
-    def conflicting(conn: Any) -> Iterator[Any]:
+    @asynccontextmanager
+    async def conflicting(conn: Any) -> AsyncIterator[Any]:
         attempts.append(1)
         raise errors.SerializationFailure("could not serialize access due to concurrent update")
         yield conn
@@ -64,15 +65,15 @@ def test_workers_migrating_at_once_apply_each_migration_once(database_url: str) 
     failures: list[BaseException] = []
     barrier = threading.Barrier(4)
 
+    async def migrate_together(conn: db.Connection) -> int:
+        barrier.wait()  # blocks this worker's own event loop, as a process starting would
+        return await db.migrate(conn)
+
     def start_worker() -> None:
-        conn = db.connect(database_url)
         try:
-            barrier.wait()
-            versions.append(db.migrate(conn))
+            versions.append(db.run_on_connection(database_url, migrate_together))
         except BaseException as error:  # noqa: BLE001 - reported below
             failures.append(error)
-        finally:
-            conn.close()
 
     threads = [threading.Thread(target=start_worker) for _ in range(4)]
     for thread in threads:
@@ -80,13 +81,9 @@ def test_workers_migrating_at_once_apply_each_migration_once(database_url: str) 
     for thread in threads:
         thread.join()
     assert failures == []
-    conn = db.connect(database_url)
-    try:
-        dialect_migrations = db.migrations(conn.dialect)
-        assert versions == [max(v for v, _ in dialect_migrations)] * 4
-        assert conn.execute("SELECT COUNT(*) FROM schema_migrations").fetchone()[0] == len(dialect_migrations)
-    finally:
-        conn.close()
+    dialect_migrations = db.migrations(db.dialect_of(database_url))
+    assert versions == [max(v for v, _ in dialect_migrations)] * 4
+    assert query(database_url, "SELECT COUNT(*) FROM schema_migrations") == [(len(dialect_migrations),)]
 
 
 def test_nul_characters_never_reach_the_store(client: TestClient[Litestar], keys: dict[str, str]) -> None:

@@ -19,4 +19,4 @@ async def changes(
     """Every create, correction, retraction and restore, in commit order. Apply them in order
     (a `delete` removes the record) and you hold exactly what Parley holds; keep the last
     `next` link to resume."""
-    return json_response(reads.change_page(limit, cursor, request.url.path, request.query_params.multi_items()))
+    return json_response(await reads.change_page(limit, cursor, request.url.path, request.query_params.multi_items()))

@@ -18,8 +18,9 @@ from schemas.types import SLUG_PATTERN
 from schemas.vocab import TrackStatus
 
 # 429: every operation is rate-limited.
-LIST_PROBLEMS = (400, 429)
-GET_PROBLEMS = (400, 404, 429)
+# 503: the store stayed busy (PostgreSQL: no free connection in time).
+LIST_PROBLEMS = (400, 429, 503)
+GET_PROBLEMS = (400, 404, 429, 503)
 
 def slug_path(name: str, example: str) -> Any:
     """The path parameter of a reference collection; the example is a seeded record's id."""
@@ -66,13 +67,13 @@ def record_response(body: bytes, if_none_match: str | None, status_code: int = 2
 NOT_MODIFIED = {304: ResponseSpec(data_container=None, description="The client's copy (If-None-Match) is current.")}
 
 
-def list_response(
+async def list_response(
     service: ReadService, request: Request[Any, Any, Any], query: ListQuery, cursor: str | None,
     requested: ExportFormat | None, everything: bool, track_status: TrackStatus | None = None,
 ) -> Response[Any]:
     """The one way a list operation answers: a page or everything, in the negotiated format."""
     record_types = (query.collection.record_type,) if query.collection else TIMELINE_TYPES
-    return list_export(service, request, query, cursor, requested, everything, record_types, track_status)
+    return await list_export(service, request, query, cursor, requested, everything, record_types, track_status)
 
 
 # The id path parameter of each collection, named `<kind>_id`; examples are seeded brief records.

@@ -1,8 +1,8 @@
 """`/v1/forecasts`: will a negotiation track hold its next round within H weeks?
 
 Every operation is a read-only computation over the records reported by `as_of`. A cold answer
-needs a model fit (about a second; the backtest a few), so the handlers run in worker threads
-rather than on the event loop.
+needs a model fit (about a second; the backtest a few), which `ForecastService` runs in a worker
+thread so the event loop keeps serving.
 """
 
 from typing import Annotated
@@ -39,9 +39,9 @@ class ForecastController(Controller):
     path = "/v1/forecasts"
     tags = ["forecasts"]
 
-    @get("/tracks/{track_id:str}", operation_id="getTrackForecast", sync_to_thread=True,
-         responses=problem_responses(400, 404, 409, 422, 429))
-    def track_forecast(
+    @get("/tracks/{track_id:str}", operation_id="getTrackForecast",
+         responses=problem_responses(400, 404, 409, 422, 429, 503))
+    async def track_forecast(
         self, forecasts: NamedDependency[ForecastService], track_id: TrackIdPath, horizon: Horizons = None,
         as_of: AsOf = None,
     ) -> Response[Forecast]:
@@ -52,32 +52,32 @@ class ForecastController(Controller):
         `422` when the records reported by `as_of` cannot support a forecast (the track has no dated
         record yet, or fewer than 10 resumptions were known) or `as_of` is after today; `409` when
         the model fitted on them separated, which is not served."""
-        return json_response(forecasts.forecast(track_id, as_of, horizon))
+        return json_response(await forecasts.forecast(track_id, as_of, horizon))
 
-    @post("/scenarios", operation_id="runForecastScenario", status_code=200, sync_to_thread=True,
-          responses=problem_responses(400, 404, 409, 413, 415, 422, 429))
-    def scenario(
+    @post("/scenarios", operation_id="runForecastScenario", status_code=200,
+          responses=problem_responses(400, 404, 409, 413, 415, 422, 429, 503))
+    async def scenario(
         self, forecasts: NamedDependency[ForecastService], data: JSONBody[ScenarioRequest]
     ) -> Response[ScenarioResult]:
         """The forecast with and without hypothetical events (an exchange, a statement, a front
         report), and the difference with paired intervals. A computation: it writes nothing and
         needs no key. Problems as for the track forecast."""
-        return json_response(forecasts.scenario(data))
+        return json_response(await forecasts.scenario(data))
 
-    @get("/model", operation_id="getForecastModelCard", sync_to_thread=True,
-         responses=problem_responses(400, 422, 429))
-    def model(self, forecasts: NamedDependency[ForecastService], as_of: AsOf = None) -> Response[ModelCard]:
+    @get("/model", operation_id="getForecastModelCard",
+         responses=problem_responses(400, 422, 429, 503))
+    async def model(self, forecasts: NamedDependency[ForecastService], as_of: AsOf = None) -> Response[ModelCard]:
         """The model card of the model fitted on the records reported by `as_of` (default: today,
         UTC): specification, coefficients, fitted and excluded tracks, missing-data rules,
         separation diagnostics, backtest summary and known limits. `422` when `as_of` is after
         today or too few resumptions were known by it."""
-        return json_response(forecasts.model_card(as_of))
+        return json_response(await forecasts.model_card(as_of))
 
-    @get("/backtest", operation_id="getForecastBacktest", sync_to_thread=True,
-         responses=problem_responses(400, 422, 429))
-    def backtest(self, forecasts: NamedDependency[ForecastService]) -> Response[BacktestReport]:
+    @get("/backtest", operation_id="getForecastBacktest",
+         responses=problem_responses(400, 422, 429, 503))
+    async def backtest(self, forecasts: NamedDependency[ForecastService]) -> Response[BacktestReport]:
         """Rolling monthly-origin backtest over the records reported by today, against a base-rate
         and a Kaplan–Meier baseline, with bootstrap intervals. Cached per data fingerprint: the
         first call after a change takes a few seconds."""
-        return json_response(forecasts.backtest())
+        return json_response(await forecasts.backtest())
 

@@ -107,12 +107,12 @@ class ActorController(write_operations(ACTORS)):
         export_format: Format = None, all_: Everything = False,
     ) -> Response[ActorPage]:
         """States, people, organisations and media named by the records, by id."""
-        return list_response(reads, request, ListQuery(ACTORS, limit, equals=filters(kind=kind)), cursor, export_format, all_)
+        return await list_response(reads, request, ListQuery(ACTORS, limit, equals=filters(kind=kind)), cursor, export_format, all_)
 
     @get("/{actor_id:str}", operation_id="getActor", responses={**problem_responses(*GET_PROBLEMS), **NOT_MODIFIED})
     async def get_actor(self, reads: NamedDependency[ReadService], actor_id: ActorIdPath, if_none_match: IfNoneMatch = None) -> Response[Actor]:
         """One actor."""
-        return record_response(reads.one(ACTORS, actor_id), if_none_match)
+        return record_response(await reads.one(ACTORS, actor_id), if_none_match)
 
 
 class SourceController(write_operations(SOURCES)):
@@ -126,12 +126,12 @@ class SourceController(write_operations(SOURCES)):
         export_format: Format = None, all_: Everything = False,
     ) -> Response[SourcePage]:
         """Publications cited by the records, by id; `from`, `to` and `as_of` read `published_on`."""
-        return list_response(reads, request, dated_query(SOURCES, limit, from_, to, as_of=as_of), cursor, export_format, all_)
+        return await list_response(reads, request, dated_query(SOURCES, limit, from_, to, as_of=as_of), cursor, export_format, all_)
 
     @get("/{source_id:str}", operation_id="getSource", responses={**problem_responses(*GET_PROBLEMS), **NOT_MODIFIED})
     async def get_source(self, reads: NamedDependency[ReadService], source_id: SourceIdPath, if_none_match: IfNoneMatch = None) -> Response[Source]:
         """One source."""
-        return record_response(reads.one(SOURCES, source_id), if_none_match)
+        return record_response(await reads.one(SOURCES, source_id), if_none_match)
 
 
 class FrontController(write_operations(FRONTS)):
@@ -144,12 +144,12 @@ class FrontController(write_operations(FRONTS)):
         export_format: Format = None, all_: Everything = False,
     ) -> Response[FrontPage]:
         """Front-line axes, by id."""
-        return list_response(reads, request, ListQuery(FRONTS, limit), cursor, export_format, all_)
+        return await list_response(reads, request, ListQuery(FRONTS, limit), cursor, export_format, all_)
 
     @get("/{front_id:str}", operation_id="getFront", responses={**problem_responses(*GET_PROBLEMS), **NOT_MODIFIED})
     async def get_front(self, reads: NamedDependency[ReadService], front_id: FrontIdPath, if_none_match: IfNoneMatch = None) -> Response[Front]:
         """One front."""
-        return record_response(reads.one(FRONTS, front_id), if_none_match)
+        return record_response(await reads.one(FRONTS, front_id), if_none_match)
 
 
     @get("/{front_id:str}/intensity", operation_id="getFrontIntensity", responses=problem_responses(*GET_PROBLEMS))
@@ -159,7 +159,7 @@ class FrontController(write_operations(FRONTS)):
         from_: DateFrom = None, to: DateTo = None, as_of: AsOf = None,
     ) -> FrontIntensity:
         """A front's reports per week or month: counts, summed figures and statuses, for dashboards."""
-        return front_intensity(reads, front_id, interval, from_, to, as_of)
+        return await front_intensity(reads, front_id, interval, from_, to, as_of)
 
 
 class FrontReportController(write_operations(FRONT_REPORTS)):
@@ -175,13 +175,13 @@ class FrontReportController(write_operations(FRONT_REPORTS)):
     ) -> Response[FrontReportPage]:
         """Reports on the state of each front, in date order."""
         query = dated_query(FRONT_REPORTS, limit, from_, to, as_of=as_of, equals=filters(front_id=front, status=status))
-        return list_response(reads, request, query, cursor, export_format, all_)
+        return await list_response(reads, request, query, cursor, export_format, all_)
 
     @get("/{front_report_id:str}", operation_id="getFrontReport", responses={**problem_responses(*GET_PROBLEMS), **NOT_MODIFIED})
     async def get_front_report(
         self, reads: NamedDependency[ReadService], front_report_id: FrontReportIdPath, if_none_match: IfNoneMatch = None) -> Response[FrontReport]:
         """One front report."""
-        return record_response(reads.one(FRONT_REPORTS, front_report_id), if_none_match)
+        return record_response(await reads.one(FRONT_REPORTS, front_report_id), if_none_match)
 
 
 class TrackController(write_operations(TRACKS)):
@@ -199,12 +199,12 @@ class TrackController(write_operations(TRACKS)):
         """Negotiation tracks, by id, with status derived from what was reported by `as_of`."""
         # The store keeps a track's coverage in its generic `status` column (see api.collections).
         query = ListQuery(TRACKS, limit, equals=filters(status=coverage), actor=actor, as_of=as_of)
-        return list_response(reads, request, query, cursor, export_format, all_, track_status=status)
+        return await list_response(reads, request, query, cursor, export_format, all_, track_status=status)
 
     @get("/{track_id:str}", operation_id="getTrack", responses={**problem_responses(*GET_PROBLEMS), **NOT_MODIFIED})
     async def get_track(self, reads: NamedDependency[ReadService], track_id: TrackIdPath, if_none_match: IfNoneMatch = None, as_of: AsOf = None) -> Response[Track]:
         """One track, with status derived as of `as_of` (default: today)."""
-        return record_response(reads.one(TRACKS, track_id, as_of), if_none_match)
+        return record_response(await reads.one(TRACKS, track_id, as_of), if_none_match)
 
 
 class RoundController(write_operations(ROUNDS)):
@@ -221,12 +221,12 @@ class RoundController(write_operations(ROUNDS)):
         """Rounds of talks, in date order (rounds of unknown date first)."""
         query = dated_query(ROUNDS, limit, from_, to, as_of=as_of, actor=actor,
                             equals=filters(track_id=track, outcome=outcome))
-        return list_response(reads, request, query, cursor, export_format, all_)
+        return await list_response(reads, request, query, cursor, export_format, all_)
 
     @get("/{round_id:str}", operation_id="getRound", responses={**problem_responses(*GET_PROBLEMS), **NOT_MODIFIED})
     async def get_round(self, reads: NamedDependency[ReadService], round_id: RoundIdPath, if_none_match: IfNoneMatch = None) -> Response[Round]:
         """One round."""
-        return record_response(reads.one(ROUNDS, round_id), if_none_match)
+        return record_response(await reads.one(ROUNDS, round_id), if_none_match)
 
 
 class ExchangeController(write_operations(EXCHANGES)):
@@ -244,13 +244,13 @@ class ExchangeController(write_operations(EXCHANGES)):
         """Exchanges of prisoners, bodies or civilians, in date order."""
         query = dated_query(EXCHANGES, limit, from_, to, as_of=as_of, actor=actor,
                             equals=filters(track_id=track, kind=kind, status=status))
-        return list_response(reads, request, query, cursor, export_format, all_)
+        return await list_response(reads, request, query, cursor, export_format, all_)
 
     @get("/{exchange_id:str}", operation_id="getExchange", responses={**problem_responses(*GET_PROBLEMS), **NOT_MODIFIED})
     async def get_exchange(
         self, reads: NamedDependency[ReadService], exchange_id: ExchangeIdPath, if_none_match: IfNoneMatch = None) -> Response[Exchange]:
         """One exchange."""
-        return record_response(reads.one(EXCHANGES, exchange_id), if_none_match)
+        return record_response(await reads.one(EXCHANGES, exchange_id), if_none_match)
 
 
 class StatementController(write_operations(STATEMENTS)):
@@ -267,10 +267,10 @@ class StatementController(write_operations(STATEMENTS)):
         """Proposals, rejections, assessments and other statements, in date order."""
         query = dated_query(STATEMENTS, limit, from_, to, as_of=as_of, actor=actor,
                             equals=filters(track_id=track, kind=kind))
-        return list_response(reads, request, query, cursor, export_format, all_)
+        return await list_response(reads, request, query, cursor, export_format, all_)
 
     @get("/{statement_id:str}", operation_id="getStatement", responses={**problem_responses(*GET_PROBLEMS), **NOT_MODIFIED})
     async def get_statement(
         self, reads: NamedDependency[ReadService], statement_id: StatementIdPath, if_none_match: IfNoneMatch = None) -> Response[Statement]:
         """One statement."""
-        return record_response(reads.one(STATEMENTS, statement_id), if_none_match)
+        return record_response(await reads.one(STATEMENTS, statement_id), if_none_match)

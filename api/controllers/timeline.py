@@ -38,4 +38,4 @@ async def timeline(
     kinds = tuple(dict.fromkeys(k.value for k in kind or ()))
     query = dated_query(None, limit, from_, to, as_of=as_of, actor=actor, kinds=kinds,
                         equals=filters(track_id=track, front_id=front))
-    return list_response(reads, request, query, cursor, export_format, all_)
+    return await list_response(reads, request, query, cursor, export_format, all_)

@@ -26,7 +26,7 @@ from schemas.writes import NO_NUL, Retraction, RevisionPage
 HttpRequest = Request[Any, Any, Any]
 T = TypeVar("T", bound=msgspec.Struct)
 SECURITY: list[SecurityRequirement] = [{"apiKey": []}]
-# 503: conflicting writes that stayed in conflict after bounded retries (PostgreSQL).
+# 503: conflicting writes that stayed in conflict after bounded retries, or no free connection.
 WRITE_PROBLEMS = (400, 401, 403, 413, 415, 422, 429, 503)
 
 IdempotencyKey = Annotated[
@@ -85,7 +85,7 @@ def write_operations(collection: Collection) -> type[Controller]:
             key = request_key(request)
             assert key is not None  # the guard let the request through
             record = await strict_body(request, Create)
-            return written(writes.create(collection, record, key.id, idempotency_key))
+            return written(await writes.create(collection, record, key.id, idempotency_key))
 
         @patch(f"/{{{id_name}:str}}", operation_id=f"correct{singular}", guards=[require(Scope.WRITE)],
                security=SECURITY,
@@ -99,7 +99,7 @@ def write_operations(collection: Collection) -> type[Controller]:
             key = request_key(request)
             assert key is not None
             changes = await strict_body(request, Patch)
-            return written(writes.correct(collection, record_id, changes, if_match, key.id))
+            return written(await writes.correct(collection, record_id, changes, if_match, key.id))
 
         @delete(f"/{{{id_name}:str}}", operation_id=f"retract{singular}", guards=[require(Scope.ADMIN)],
                 security=SECURITY, status_code=204,
@@ -112,7 +112,7 @@ def write_operations(collection: Collection) -> type[Controller]:
         ) -> None:
             key = request_key(request)
             assert key is not None
-            writes.retract(collection, record_id, reason, if_match, key.id)
+            await writes.retract(collection, record_id, reason, if_match, key.id)
 
         @post(f"/{{{id_name}:str}}/restore", operation_id=f"restore{singular}", guards=[require(Scope.ADMIN)],
               security=SECURITY, status_code=200,
@@ -124,16 +124,16 @@ def write_operations(collection: Collection) -> type[Controller]:
             key = request_key(request)
             assert key is not None
             retraction = await strict_body(request, Retraction)
-            return written(writes.restore(collection, record_id, retraction.reason, key.id))
+            return written(await writes.restore(collection, record_id, retraction.reason, key.id))
 
         @get(f"/{{{id_name}:str}}/revisions", operation_id=f"list{singular}Revisions",
              description=f"Every revision of a {collection.record_kind}, oldest first, retracted ones included.",
-             responses=problem_responses(400, 404, 429))
+             responses=problem_responses(400, 404, 429, 503))
         async def revisions(
             self, reads: NamedDependency[ReadService], request: HttpRequest, record_id: IdPath, limit: Limit = 50,
             cursor: Cursor = None,
         ) -> Response[RevisionPage]:
-            body = reads.revision_page(collection, record_id, limit, cursor, request.url.path,
+            body = await reads.revision_page(collection, record_id, limit, cursor, request.url.path,
                                        request.query_params.multi_items())
             return json_response(body)
 

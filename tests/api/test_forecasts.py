@@ -1,10 +1,11 @@
 """The forecaster as a client sees it: forecasts, scenarios, the model card and the backtest over
 a real app and a real seeded SQLite file; and the CLI printing the same numbers."""
 
+import asyncio
 import datetime as dt
 import re
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import msgspec
 import pytest
@@ -21,6 +22,7 @@ Client = TestClient[Litestar]
 T = "2026-06-07"
 FORECAST = f"/v1/forecasts/tracks/istanbul-talks?as_of={T}"
 PROBLEM = "application/problem+json"
+R = TypeVar("R")
 
 
 def forecast(client: Client, url: str = FORECAST) -> Forecast:
@@ -37,6 +39,11 @@ def post_round(client: Client, keys: dict[str, str], **fields: Any) -> None:
 
 def service(client: Client) -> ForecastService:
     return client.app.state.forecasts  # type: ignore[no-any-return]
+
+
+def on_app_loop(client: Client, call: Callable[[], Awaitable[R]]) -> R:
+    """Await `call()` in the app's event loop, where its store lives."""
+    return client.blocking_portal.call(call)  # type: ignore[no-any-return]
 
 
 # --- forecasts --------------------------------------------------------------------------------
@@ -98,11 +105,11 @@ def test_milestones_track_is_forecast_marked_low_coverage(client: Client) -> Non
 def test_no_look_ahead_a_round_reported_after_as_of_changes_nothing(client: Client, keys: dict[str, str]) -> None:
     before = client.get(FORECAST)
     assert before.status_code == 200
-    revision = service(client).snapshot().revision
+    revision = on_app_loop(client, service(client).snapshot).revision
     # Held before T, but made public only after it: a forecast as of T cannot know of it.
     post_round(client, keys, date="2026-05-20", reported_at="2026-06-20")
     after = client.get(FORECAST)
-    assert service(client).snapshot().revision > revision  # the frames were rebuilt...
+    assert on_app_loop(client, service(client).snapshot).revision > revision  # the frames were rebuilt...
     assert after.content == before.content  # ...and the forecast as of T is byte-identical
     later = forecast(client, "/v1/forecasts/tracks/istanbul-talks?as_of=2026-06-21")
     assert later.rounds_held == 3
@@ -119,9 +126,13 @@ def test_a_write_reported_by_as_of_invalidates_the_cache(client: Client, keys: d
 
 def test_concurrent_readers_agree(client: Client) -> None:
     forecasts = service(client)
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        bodies = list(pool.map(lambda _: forecasts.forecast("istanbul-talks", dt.date(2026, 6, 14)), range(16)))
-    assert len(set(bodies)) == 1
+
+    async def sixteen_at_once() -> list[bytes]:
+        return list(await asyncio.gather(
+            *(forecasts.forecast("istanbul-talks", dt.date(2026, 6, 14)) for _ in range(16))
+        ))
+
+    assert len(set(on_app_loop(client, sixteen_at_once))) == 1
 
 
 # --- scenarios --------------------------------------------------------------------------------
@@ -138,7 +149,7 @@ SCENARIO = {
 
 
 def test_scenario_reports_with_without_and_difference_consistently(client: Client) -> None:
-    revision = service(client).revision()
+    revision = on_app_loop(client, service(client).revision)
     response = client.post("/v1/forecasts/scenarios", json=SCENARIO)  # no key: a read-only computation
     assert response.status_code == 200, response.text
     result = msgspec.json.decode(response.content, type=ScenarioResult)
@@ -152,7 +163,7 @@ def test_scenario_reports_with_without_and_difference_consistently(client: Clien
         assert d.difference == pytest.approx(with_.probability - without.probability)
         assert -1.0 <= d.p10 <= d.p50 <= d.p90 <= 1.0
     assert any(d.difference != 0.0 for d in result.differences)
-    assert service(client).revision() == revision  # nothing was written
+    assert on_app_loop(client, service(client).revision) == revision  # nothing was written
 
 
 def test_scenario_problems(client: Client) -> None:

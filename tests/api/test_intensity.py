@@ -31,9 +31,7 @@ def seeded_url(seeded_url: str) -> str:
                           external_id=f"intensity-{i}", sources=["brief-2026-06-07"])
         for i, (day, status, events, fatalities) in enumerate(REPORTS)
     ]
-    conn = db.connect(seeded_url)
-    load_records(conn, [(FRONT_REPORTS, reports)], reason="test")
-    conn.close()
+    db.run_on_connection(seeded_url, lambda conn: load_records(conn, [(FRONT_REPORTS, reports)], reason="test"))
     return seeded_url
 
 

@@ -36,9 +36,9 @@ def seeded_url(seeded_url: str) -> str:
                         reported_at=start, external_id=f"paging-s{i}", sources=["brief-2026-06-07"])
         for i in range(5)
     ]
-    conn = db.connect(seeded_url)
-    load_records(conn, [(ROUNDS, rounds), (STATEMENTS, statements)], reason="test")
-    conn.close()
+    db.run_on_connection(
+        seeded_url, lambda conn: load_records(conn, [(ROUNDS, rounds), (STATEMENTS, statements)], reason="test")
+    )
     return seeded_url
 
 

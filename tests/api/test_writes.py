@@ -309,20 +309,21 @@ def test_request_still_in_flight_is_409_until_its_lease_expires(client: Client, 
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     headers = {**bearer(keys["write"]), "Idempotency-Key": "in-flight"}
     # Another worker has begun this request: its lease is committed, its write is not.
-    conn = db.connect(seeded_url)
-    key = KeyRepository(conn).verify(keys["write"])
-    assert key is not None
-    ledger = IdempotencyLedger(conn)
     fingerprint = hashlib.sha256(b"rounds\n" + msgspec.json.encode(msgspec.convert(ROUND, RoundCreate))).hexdigest()
-    lease = ledger.begin(key.id, "in-flight", fingerprint)
-    assert isinstance(lease, Lease)
+
+    async def begin(store: db.Store) -> object:
+        async with store.connection() as conn:
+            key = await KeyRepository(conn).verify(keys["write"])
+        assert key is not None
+        return await IdempotencyLedger(store).begin(key.id, "in-flight", fingerprint)
+
+    assert isinstance(db.run_on_store(seeded_url, begin), Lease)
     assert client.post("/v1/rounds", json=ROUND, headers=headers).status_code == 409
     # The other worker died: once the lease is over, a retry takes the key over and writes once.
     monkeypatch.setattr("api.idempotency.LEASE", dt.timedelta(0))
     retried = client.post("/v1/rounds", json=ROUND, headers=headers)
     assert retried.status_code == 201
     assert client.post("/v1/rounds", json=ROUND, headers=headers).content == retried.content
-    conn.close()
 
 
 def test_failed_request_frees_its_idempotency_key(client: Client, keys: dict[str, str]) -> None:

@@ -40,19 +40,24 @@ def seeded_store() -> tuple[str, str]:
     else:
         url = create_postgres_database()
         atexit.register(drop_postgres_database, url)
-    conn = db.connect(url)
-    db.migrate(conn)
-    seed(conn)
-    _, token = KeyRepository(conn).create("schemathesis", Scope.ADMIN)
-    if conn.dialect == "sqlite":
-        pristine = sqlite3.connect(db.sqlite_path(url).with_name("pristine.db"))
-        conn.backup(pristine)  # type: ignore[attr-defined]
+
+    async def prepare(conn: db.Connection) -> str:
+        await db.migrate(conn)
+        await seed(conn)
+        _, token = await KeyRepository(conn).create("schemathesis", Scope.ADMIN)
+        if conn.dialect == "postgresql":
+            await conn.execute("CREATE SCHEMA pristine")
+            for table in TABLES:
+                await conn.execute(f"CREATE TABLE pristine.{table} AS SELECT * FROM public.{table}")
+        return token
+
+    token = db.run_on_connection(url, prepare)
+    if backend() == "sqlite":
+        path = db.sqlite_path(url)
+        live, pristine = sqlite3.connect(path), sqlite3.connect(path.with_name("pristine.db"))
+        live.backup(pristine)
+        live.close()
         pristine.close()
-    else:
-        conn.execute("CREATE SCHEMA pristine")
-        for table in TABLES:
-            conn.execute(f"CREATE TABLE pristine.{table} AS SELECT * FROM public.{table}")
-    conn.close()
     return url, token
 
 
@@ -114,17 +119,17 @@ def restore_seeded_state() -> None:
         pristine.close()
         live.close()
         return
-    conn = db.connect(DATABASE_URL)
-    try:
-        with db.write_transaction(conn):
+
+    async def restore(conn: db.Connection) -> None:
+        async with db.write_transaction(conn):
             # Replica mode silences the append-only triggers for this one restoring transaction.
-            conn.execute("SET LOCAL session_replication_role = replica")
-            conn.execute(f"TRUNCATE {', '.join(TABLES)}")
+            await conn.execute("SET LOCAL session_replication_role = replica")
+            await conn.execute(f"TRUNCATE {', '.join(TABLES)}")
             for table in TABLES:
                 overriding = " OVERRIDING SYSTEM VALUE" if table == "revisions" else ""
-                conn.execute(f"INSERT INTO {table}{overriding} SELECT * FROM pristine.{table}")
-    finally:
-        conn.close()
+                await conn.execute(f"INSERT INTO {table}{overriding} SELECT * FROM pristine.{table}")
+
+    db.run_on_connection(DATABASE_URL, restore)
 
 
 class Workflows(schema.as_state_machine()):  # type: ignore[misc]
