@@ -80,7 +80,7 @@ class Snapshot:
 
     revision: int
     frames: HistoryFrames
-    results: OrderedDict[tuple[object, ...], bytes | ForecastError] = field(default_factory=OrderedDict)
+    results: OrderedDict[tuple[object, ...], asyncio.Future[bytes | ForecastError]] = field(default_factory=OrderedDict)
 
 
 async def latest_revision(conn: Connection) -> int:
@@ -173,17 +173,19 @@ class ForecastService:
     ) -> bytes:
         """`compute()` encoded, or its refusal as a problem; cached in the snapshot either way.
 
-        The cache is only touched on the event loop; `compute` runs in a worker thread, because
-        a cold fit takes about a second and the backtest a few.
+        `compute` runs in a worker thread (a cold fit takes about a second, the backtest a few)
+        and its future is cached at once, so concurrent requests for one answer share one
+        computation. The cache itself is only touched on the event loop.
         """
-        hit = snap.results.get(key)
-        if hit is not None:
+        pending = snap.results.get(key)
+        if pending is not None:
             snap.results.move_to_end(key)
         else:
-            hit = await asyncio.to_thread(_encoded, compute)
-            snap.results[key] = hit
+            pending = snap.results[key] = asyncio.get_running_loop().run_in_executor(None, _encoded, compute)
             while len(snap.results) > RESULTS_PER_SNAPSHOT:
                 snap.results.popitem(last=False)
+        # A request that goes away must not cancel the computation the others are waiting for.
+        hit = await asyncio.shield(pending)
         if isinstance(hit, ForecastError):
             raise as_problem(hit, horizon_source=horizon_source)
         return hit

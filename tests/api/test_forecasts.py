@@ -16,6 +16,7 @@ from litestar.testing import TestClient
 
 from api import cli
 from api.forecasts import ForecastService
+from forecasting import forecast_track
 from schemas.forecast import BacktestReport, Forecast, ModelCard, ScenarioResult
 
 Client = TestClient[Litestar]
@@ -124,8 +125,15 @@ def test_a_write_reported_by_as_of_invalidates_the_cache(client: Client, keys: d
     assert after.model_id != before.model_id
 
 
-def test_concurrent_readers_agree(client: Client) -> None:
+def test_concurrent_readers_agree_and_share_one_fit(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
     forecasts = service(client)
+    fits = []
+
+    def counted(*args: Any) -> Any:
+        fits.append(1)
+        return forecast_track(*args)
+
+    monkeypatch.setattr("api.forecasts.forecast_track", counted)
 
     async def sixteen_at_once() -> list[bytes]:
         return list(await asyncio.gather(
@@ -133,6 +141,7 @@ def test_concurrent_readers_agree(client: Client) -> None:
         ))
 
     assert len(set(on_app_loop(client, sixteen_at_once))) == 1
+    assert len(fits) == 1  # the other fifteen waited for the first one's answer
 
 
 # --- scenarios --------------------------------------------------------------------------------
