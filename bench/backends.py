@@ -34,7 +34,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.build_db import Sizes, build  # noqa: E402
+from bench.build_db import ADMIN_URL, Sizes, admin, build  # noqa: E402
 from bench.run import (  # noqa: E402
     PARLEY_ENV,
     Measurement,
@@ -51,7 +51,6 @@ ENDPOINTS = {
     "forecast": "/v1/forecasts/tracks/istanbul-talks?as_of=2026-06-07&horizon=4",
 }
 CONFIGS = [("sqlite", 1), ("sqlite", 2), ("postgresql", 1), ("postgresql", 2)]
-ADMIN_URL = os.environ.get("PARLEY_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -66,12 +65,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="synthetic rounds,exchanges,statements added to the seed")
     return p.parse_args(argv)
 
-
-def admin(sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(sql)
 
 
 def ratio(a: float, b: float) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import random
 import sys
 from dataclasses import dataclass
@@ -133,6 +134,18 @@ def validated(records: list[msgspec.Struct]) -> list[msgspec.Struct]:
     lengths); converting enforces them, so the synthetic rows are records the API would accept.
     """
     return [msgspec.convert(msgspec.to_builtins(r), type(r)) for r in records]
+
+
+# Where the PostgreSQL benchmarks create (and afterwards drop) databases of their own.
+ADMIN_URL = os.environ.get("PARLEY_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def admin(sql: str) -> None:
+    """One statement on the admin database, outside a transaction (as CREATE DATABASE needs)."""
+    import psycopg
+
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(sql)
 
 
 def build(target: Path | str, sizes: Sizes = Sizes(), seed_value: int = 20260607) -> dict[str, int]:

@@ -39,7 +39,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.build_db import build  # noqa: E402
+from bench.build_db import ADMIN_URL, admin, build  # noqa: E402
 from bench.run import (  # noqa: E402
     PARLEY_ENV,
     Measurement,
@@ -53,7 +53,6 @@ from bench.run import (  # noqa: E402
 READ = "/v1/rounds?limit=100"
 STATEMENT = {"actor": "peskov", "kind": "assessment", "date": "2026-06-09", "sources": ["brief-2026-06-07"]}
 WRITE_LOCK = 0x7061726C6579  # api.db.WRITE_LOCK, repeated so the script also runs against other versions
-ADMIN_URL = os.environ.get("PARLEY_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -65,12 +64,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--period", type=float, default=500.0, help="ms between its lock grabs (default 500)")
     return p.parse_args(argv)
 
-
-def admin(sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(sql)
 
 
 def write_key(url: str) -> str:
