@@ -7,9 +7,11 @@ work (`async with store.connection() as conn`) and runs SQL with `?` placeholder
 - PostgreSQL connections come from a psycopg 3 `AsyncConnectionPool`, so a request waiting on
   the database leaves the event loop free for the others. `?` is translated to `%s` once per
   SQL string.
-- SQLite has one connection per process, lent to one borrower at a time. Its calls are local
-  and take microseconds, so they run on the event loop itself: a hop to a thread would cost
-  more than the query.
+- SQLite connections are local and their calls take microseconds, so they run on the event
+  loop itself: a hop to a thread would cost more than the query. The one wait that can be long,
+  for the write lock another process holds, is a loop of short non-blocking attempts with
+  `await asyncio.sleep` between them, so the worker keeps serving reads on its other
+  connections meanwhile.
 
 Writers are serialized the same way on both: SQLite's `BEGIN IMMEDIATE` takes the database's
 write lock; on PostgreSQL `write_transaction` takes one transaction-scoped advisory lock. That
@@ -23,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import random
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
@@ -42,6 +45,12 @@ RETRY_AFTER_SECONDS = 1
 # PostgreSQL connections per worker process; a request waits this long for a free one.
 DEFAULT_POOL_SIZE = 10
 POOL_TIMEOUT_SECONDS = 10.0
+# SQLite connections per process: one serves everything unless a writer waits for the lock.
+SQLITE_CONNECTIONS = 4
+# How long a writer waits for the write lock (per attempt on PostgreSQL) before giving up: a
+# long import elsewhere makes writes answer 503 rather than hang.
+WRITE_LOCK_TIMEOUT_SECONDS = 10.0
+BUSY_TIMEOUT_MS = int(WRITE_LOCK_TIMEOUT_SECONDS * 1000)
 
 T = TypeVar("T")
 Row = tuple[Any, ...]
@@ -147,8 +156,28 @@ class SqliteConnection:
         self.raw.executemany(sql, params)
 
     async def begin_write(self) -> None:
-        # BEGIN IMMEDIATE: a writer takes the lock up front instead of failing at COMMIT.
-        self.raw.execute("BEGIN IMMEDIATE")
+        """BEGIN IMMEDIATE: a writer takes the lock up front instead of failing at COMMIT.
+
+        SQLite's own busy wait would block the event loop for as long as another process holds
+        the lock, so the attempt is made without one and repeated after short async sleeps.
+        """
+        deadline = time.monotonic() + WRITE_LOCK_TIMEOUT_SECONDS
+        pause = 0.001
+        self.raw.execute("PRAGMA busy_timeout=0")
+        try:
+            while True:
+                try:
+                    self.raw.execute("BEGIN IMMEDIATE")
+                    return
+                except sqlite3.OperationalError as error:
+                    if error.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:  # extended codes included
+                        raise
+                    if time.monotonic() >= deadline:
+                        raise StoreBusy("the SQLite write lock stayed taken") from error
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 0.05)
+        finally:
+            self.raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
     async def begin_read(self) -> None:
         self.raw.execute("BEGIN")
@@ -168,39 +197,53 @@ def connect_sqlite(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")  # a COMMIT that returned is on disk, even on power loss
-    conn.execute("PRAGMA busy_timeout=10000")
+    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")  # for the rare wait outside begin_write
     conn.execute("PRAGMA foreign_keys=ON")
     return conn
 
 
 class SqliteStore:
-    """One connection, lent to one task at a time."""
+    """A few connections, each lent to one task at a time, opened as they are needed.
+
+    A borrower that never waits (every read, and a write once it has the lock) runs to the end
+    without yielding the loop, so one connection serves them all; a second is opened only while
+    a writer waits for the lock.
+    """
 
     dialect = "sqlite"
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, size: int = SQLITE_CONNECTIONS) -> None:
         self.url = url
-        self._conn = SqliteConnection(connect_sqlite(sqlite_path(url)))
-        self._lock = asyncio.Lock()
-        self._holder: asyncio.Task[Any] | None = None
+        self._path = sqlite_path(url)
+        # LIFO: the most recently used connection, whose page cache is warm, is lent first.
+        self._idle: asyncio.LifoQueue[SqliteConnection] = asyncio.LifoQueue()
+        self._idle.put_nowait(SqliteConnection(connect_sqlite(self._path)))
+        self._opened, self._size = 1, size
+        self._holders: set[asyncio.Task[Any]] = set()
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Connection]:
         task = asyncio.current_task()
-        if task is not None and task is self._holder:
-            # Borrowing twice would wait forever on SQLite and, on PostgreSQL, see another
-            # transaction: code that holds a connection passes it down instead.
-            raise RuntimeError("this task already holds the store's connection")
-        async with self._lock:
-            self._holder = task
-            try:
-                yield self._conn
-            finally:
-                self._holder = None
-                await self._conn.rollback()  # whatever the borrower left open
+        if task is not None and task in self._holders:
+            # A second connection would not see the first one's transaction (and, with every
+            # connection lent, would wait forever): code that holds one passes it down instead.
+            raise RuntimeError("this task already holds one of the store's connections")
+        if self._idle.empty() and self._opened < self._size:
+            self._opened += 1
+            self._idle.put_nowait(SqliteConnection(connect_sqlite(self._path)))
+        conn = await self._idle.get()
+        if task is not None:
+            self._holders.add(task)
+        try:
+            yield conn
+        finally:
+            self._holders.discard(task)  # type: ignore[arg-type]
+            await conn.rollback()  # whatever the borrower left open
+            self._idle.put_nowait(conn)
 
     async def close(self) -> None:
-        self._conn.raw.close()
+        while not self._idle.empty():
+            self._idle.get_nowait().raw.close()
 
 
 # --- PostgreSQL --------------------------------------------------------------------------------
@@ -245,6 +288,9 @@ class PostgresConnection:
 
     async def begin_write(self) -> None:
         await self.raw.execute("BEGIN")
+        # A wait past the timeout fails with LockNotAvailable, which `retrying` retries and then
+        # answers 503 (SET LOCAL takes no parameters, hence the literal).
+        await self.raw.execute(f"SET LOCAL lock_timeout = {int(WRITE_LOCK_TIMEOUT_SECONDS * 1000)}")
         await self.raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
 
     async def begin_read(self) -> None:

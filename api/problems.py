@@ -16,7 +16,7 @@ from litestar.plugins.problem_details import (
     ProblemDetailsPlugin,
 )
 
-from api.db import RETRY_AFTER_SECONDS, StoreBusy
+from api.db import RETRY_AFTER_SECONDS, StoreBusy, transient_errors
 from schemas.problem import ProblemDetail
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -36,8 +36,8 @@ DESCRIPTIONS = {
     422: "The request body is well-formed JSON but not a valid record.",
     428: "The operation needs If-Match.",
     429: "Too many requests: see Retry-After.",
-    503: "The store stayed busy (conflicting writes after retries, or every database connection in use): "
-         "see Retry-After.",
+    503: "The store stayed busy (conflicting writes after retries, the write lock held elsewhere, or every "
+         "database connection in use): see Retry-After.",
 }
 
 
@@ -89,8 +89,9 @@ def from_deep_nesting(exc: RecursionError) -> ProblemDetailsException:
     return problem(400, "The JSON body is nested too deeply.")
 
 
-def from_store_busy(exc: StoreBusy) -> ProblemDetailsException:
-    # Writes that kept meeting conflicts after bounded retries, or no free connection in time.
+def from_store_busy(exc: Exception) -> ProblemDetailsException:
+    # Writes that kept meeting conflicts after bounded retries or found the write lock held too
+    # long, or no free connection in time.
     error = problem(503, "The store is busy; retry shortly.")
     error.headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
     return error
@@ -109,6 +110,8 @@ def problem_details_plugin() -> ProblemDetailsPlugin:
                 HTTPException: from_http,
                 RecursionError: from_deep_nesting,
                 StoreBusy: from_store_busy,
+                # A transient conflict outside `retrying` (an Idempotency-Key lease, say): same answer.
+                **dict.fromkeys(transient_errors(), from_store_busy),
                 Exception: from_unexpected,
             }
         )

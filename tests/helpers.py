@@ -113,3 +113,28 @@ def running_server(database_url: str, workers: int = 1) -> Iterator[ServerProces
         yield server
     finally:
         server.kill()
+
+
+@contextmanager
+def write_lock_held_elsewhere(url: str) -> Iterator[None]:
+    """Another writer (a bulk import in another process, say) holds the store's write lock."""
+    import sqlite3
+
+    import psycopg
+
+    if db.dialect_of(url) == "sqlite":
+        outside = sqlite3.connect(db.sqlite_path(url), isolation_level=None)
+        outside.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            outside.execute("COMMIT")
+            outside.close()
+        return
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("BEGIN")
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (db.WRITE_LOCK,))
+        try:
+            yield
+        finally:
+            conn.execute("COMMIT")

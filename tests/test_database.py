@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-from helpers import bearer, query
+from helpers import bearer, query, write_lock_held_elsewhere
 from litestar import Litestar
 from litestar.testing import TestClient
 from psycopg import errors
@@ -58,6 +58,27 @@ def test_a_write_that_keeps_conflicting_is_503_with_retry_after(
     assert response.headers["retry-after"] == str(db.RETRY_AFTER_SECONDS)
     assert response.headers["content-type"] == "application/problem+json"
     assert len(attempts) == db.WRITE_ATTEMPTS
+
+
+def test_a_write_lock_held_too_long_elsewhere_is_503_not_a_hang(
+    client: TestClient[Litestar], keys: dict[str, str], seeded_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(db, "WRITE_LOCK_TIMEOUT_SECONDS", 0.2)
+    statement = {"actor": "peskov", "kind": "assessment", "date": "2026-06-09", "sources": ["brief-2026-06-07"]}
+    with write_lock_held_elsewhere(seeded_url):
+        busy = client.post("/v1/statements", headers=bearer(keys["write"]), json=statement)
+        assert busy.status_code == 503, busy.text
+        assert busy.headers["retry-after"] == str(db.RETRY_AFTER_SECONDS)
+        assert busy.headers["content-type"] == "application/problem+json"
+        # Keyed creates take their Idempotency-Key lease in a write transaction of its own.
+        leased = client.post("/v1/statements", json=statement,
+                             headers={**bearer(keys["write"]), "Idempotency-Key": "while-locked"})
+        assert leased.status_code == 503, leased.text
+    # Nothing was half-written: once the lock is free the same requests succeed, once each.
+    assert client.post("/v1/statements", headers=bearer(keys["write"]), json=statement).status_code == 201
+    retried = client.post("/v1/statements", json=statement,
+                          headers={**bearer(keys["write"]), "Idempotency-Key": "while-locked"})
+    assert retried.status_code == 201, retried.text
 
 
 def test_workers_migrating_at_once_apply_each_migration_once(database_url: str) -> None:
