@@ -6,6 +6,7 @@ made once per session, and drops it afterwards.
 """
 
 import os
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -67,13 +68,22 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     drop_postgres_database(url)
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated, seeded SQLite file that each test's store is copied from. Its store is closed
+    after seeding, which checkpoints the WAL into the file, so the file alone is the whole store."""
+    path = tmp_path_factory.mktemp("template") / "parley.db"
+    migrate_and_seed(sqlite_url(path))
+    assert not path.with_name("parley.db-wal").exists()
+    return path
+
+
 @pytest.fixture
 def seeded_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A migrated store holding the seed records."""
     if request.config.getoption("--backend") == "sqlite":
-        url = sqlite_url(tmp_path / "parley.db")
-        migrate_and_seed(url)
-        yield url
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), tmp_path / "parley.db")
+        yield sqlite_url(tmp_path / "parley.db")
         return
     url = create_postgres_database(template=request.getfixturevalue("postgres_template"))
     yield url
