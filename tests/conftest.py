@@ -1,8 +1,8 @@
 """Fixtures build real apps over real, fresh stores; nothing of ours is mocked.
 
 `--backend sqlite` (the default) gives each test a temporary SQLite file; `--backend postgresql`
-gives each test a PostgreSQL database of its own, copied from a migrated and seeded template
-made once per session, and drops it afterwards.
+gives each test a PostgreSQL database of its own, and drops it afterwards. Seeded stores are
+copied from a migrated and seeded template made once per session, on either backend.
 """
 
 import os
