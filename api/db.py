@@ -26,13 +26,16 @@ import asyncio
 import random
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
+
+from psycopg import errors as pg_errors
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 MIGRATIONS_PACKAGE = "api.migrations"
 SQLITE_PREFIX = "sqlite:///"
@@ -128,6 +131,29 @@ def run_on_connection(url: str, work: Callable[[Connection], Awaitable[T]]) -> T
     return run_on_store(url, borrowing)
 
 
+class Borrowers:
+    """The tasks holding one of a store's connections. A task that borrows a second would not see
+    the first one's transaction (and, with every connection lent, would wait forever): code that
+    holds a connection passes it down instead, and a second borrow fails loudly."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    @contextmanager
+    def one_each(self) -> Iterator[None]:
+        task = asyncio.current_task()
+        if task is None:  # not inside a task: nothing to tell borrowers apart by
+            yield
+            return
+        if task in self._tasks:
+            raise RuntimeError("this task already holds one of the store's connections")
+        self._tasks.add(task)
+        try:
+            yield
+        finally:
+            self._tasks.discard(task)
+
+
 # --- SQLite ------------------------------------------------------------------------------------
 
 
@@ -219,27 +245,20 @@ class SqliteStore:
         self._idle: asyncio.LifoQueue[SqliteConnection] = asyncio.LifoQueue()
         self._idle.put_nowait(SqliteConnection(connect_sqlite(self._path)))
         self._opened, self._size = 1, size
-        self._holders: set[asyncio.Task[Any]] = set()
+        self._borrowers = Borrowers()
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Connection]:
-        task = asyncio.current_task()
-        if task is not None and task in self._holders:
-            # A second connection would not see the first one's transaction (and, with every
-            # connection lent, would wait forever): code that holds one passes it down instead.
-            raise RuntimeError("this task already holds one of the store's connections")
-        if self._idle.empty() and self._opened < self._size:
-            self._opened += 1
-            self._idle.put_nowait(SqliteConnection(connect_sqlite(self._path)))
-        conn = await self._idle.get()
-        if task is not None:
-            self._holders.add(task)
-        try:
-            yield conn
-        finally:
-            self._holders.discard(task)  # type: ignore[arg-type]
-            await conn.rollback()  # whatever the borrower left open
-            self._idle.put_nowait(conn)
+        with self._borrowers.one_each():
+            if self._idle.empty() and self._opened < self._size:
+                self._opened += 1
+                self._idle.put_nowait(SqliteConnection(connect_sqlite(self._path)))
+            conn = await self._idle.get()
+            try:
+                yield conn
+            finally:
+                await conn.rollback()  # whatever the borrower left open
+                self._idle.put_nowait(conn)
 
     async def close(self) -> None:
         while not self._idle.empty():
@@ -309,14 +328,13 @@ class PostgresStore:
 
     dialect = "postgresql"
 
-    def __init__(self, url: str, pool: Any) -> None:
+    def __init__(self, url: str, pool: AsyncConnectionPool[Any]) -> None:
         self.url = url
         self._pool = pool
+        self._borrowers = Borrowers()
 
     @classmethod
     async def open(cls, url: str, pool_size: int = DEFAULT_POOL_SIZE) -> PostgresStore:
-        from psycopg_pool import AsyncConnectionPool
-
         pool = AsyncConnectionPool(
             url, min_size=1, max_size=pool_size, kwargs={"autocommit": True}, open=False, name="parley",
             timeout=POOL_TIMEOUT_SECONDS,
@@ -326,17 +344,16 @@ class PostgresStore:
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Connection]:
-        from psycopg_pool import PoolTimeout
-
-        try:
-            conn = await self._pool.getconn()
-        except PoolTimeout as error:
-            # Every connection stayed busy: the client should come back shortly, not see a 500.
-            raise StoreBusy(str(error)) from error
-        try:
-            yield PostgresConnection(conn)
-        finally:
-            await self._pool.putconn(conn)  # the pool rolls back whatever the borrower left open
+        with self._borrowers.one_each():
+            try:
+                conn = await self._pool.getconn()
+            except PoolTimeout as error:
+                # Every connection stayed busy: the client should come back shortly, not see a 500.
+                raise StoreBusy(str(error)) from error
+            try:
+                yield PostgresConnection(conn)
+            finally:
+                await self._pool.putconn(conn)  # the pool rolls back whatever the borrower left open
 
     async def close(self) -> None:
         await self._pool.close()
@@ -367,11 +384,10 @@ async def read_transaction(conn: Connection) -> AsyncIterator[Connection]:
         await conn.rollback()  # nothing to keep: the transaction only read
 
 
-def transient_errors() -> tuple[type[BaseException], ...]:
-    """Errors that a retry of the whole transaction can cure."""
-    from psycopg import errors
-
-    return (errors.SerializationFailure, errors.DeadlockDetected, errors.LockNotAvailable)
+# Errors that a retry of the whole transaction can cure.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    pg_errors.SerializationFailure, pg_errors.DeadlockDetected, pg_errors.LockNotAvailable,
+)
 
 
 class StoreBusy(Exception):
@@ -381,11 +397,10 @@ class StoreBusy(Exception):
 
 async def retrying(work: Callable[[], Awaitable[T]], attempts: int = WRITE_ATTEMPTS) -> T:
     """Run `work` (one whole transaction) again on a transient conflict, a bounded number of times."""
-    retryable = transient_errors()
     for attempt in range(1, attempts + 1):
         try:
             return await work()
-        except retryable as error:
+        except TRANSIENT_ERRORS as error:
             if attempt == attempts:
                 raise StoreBusy(str(error)) from error
             await asyncio.sleep(random.uniform(0.01, 0.05) * attempt)

@@ -23,7 +23,9 @@ RETENTION = dt.timedelta(hours=48)
 
 
 @dataclass(frozen=True, slots=True)
-class StoredResponse:
+class WriteResult:
+    """A write's answer: sent to the client, and stored under its Idempotency-Key for replays."""
+
     status_code: int
     body: bytes
     etag: str
@@ -43,7 +45,7 @@ class IdempotencyLedger:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    async def begin(self, key_id: str, idempotency_key: str, fingerprint: str) -> StoredResponse | Lease:
+    async def begin(self, key_id: str, idempotency_key: str, fingerprint: str) -> WriteResult | Lease:
         """The stored response to replay, or a lease to go ahead under (committed at once)."""
         now = dt.datetime.now(dt.UTC)
         async with self.store.connection() as conn, write_transaction(conn):
@@ -57,7 +59,7 @@ class IdempotencyLedger:
                 if stored_fingerprint != fingerprint:
                     raise problem(422, "This Idempotency-Key was used with a different request.")
                 if state == "complete":
-                    return StoredResponse(status_code, body.encode(), etag, location)
+                    return WriteResult(status_code, body.encode(), etag, location)
                 if now - dt.datetime.fromisoformat(created_at) < LEASE:
                     raise problem(409, "A request with this Idempotency-Key is still being processed; retry "
                                        "after a moment.")
@@ -86,7 +88,7 @@ class IdempotencyLedger:
             )
 
 
-async def complete(conn: Connection, lease: Lease, response: StoredResponse) -> None:
+async def complete(conn: Connection, lease: Lease, response: WriteResult) -> None:
     """Inside the write's transaction (`conn`): store the response, if the lease is still ours."""
     changed = await conn.execute(
         """UPDATE idempotency_entries SET state = 'complete', lease_token = NULL, status_code = ?, location = ?,

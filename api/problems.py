@@ -16,7 +16,7 @@ from litestar.plugins.problem_details import (
     ProblemDetailsPlugin,
 )
 
-from api.db import RETRY_AFTER_SECONDS, StoreBusy, transient_errors
+from api.db import RETRY_AFTER_SECONDS, TRANSIENT_ERRORS, StoreBusy
 from schemas.problem import ProblemDetail
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -111,7 +111,7 @@ def problem_details_plugin() -> ProblemDetailsPlugin:
                 RecursionError: from_deep_nesting,
                 StoreBusy: from_store_busy,
                 # A transient conflict outside `retrying` (an Idempotency-Key lease, say): same answer.
-                **dict.fromkeys(transient_errors(), from_store_busy),
+                **dict.fromkeys(TRANSIENT_ERRORS, from_store_busy),
                 Exception: from_unexpected,
             }
         )

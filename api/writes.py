@@ -19,7 +19,7 @@ import msgspec
 from api.collections import BY_NAME, Collection
 from api.conditional import etag, if_match_holds
 from api.db import Connection, Store, retrying, write_transaction
-from api.idempotency import IdempotencyLedger, StoredResponse, complete
+from api.idempotency import IdempotencyLedger, WriteResult, complete
 from api.problems import VALIDATION_TYPE, problem
 from api.reads import representation
 from api.store import RecordRepository, RevisionWriter, Written
@@ -37,14 +37,6 @@ class CurrentRecord:
     revision: int
 
 
-@dataclass(frozen=True, slots=True)
-class WriteResult:
-    status_code: int
-    body: bytes
-    etag: str
-    location: str
-
-
 class WriteService:
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -57,13 +49,12 @@ class WriteService:
             return await self._transaction(lambda conn: self._create(conn, collection, record, key_id))
         fingerprint = hashlib.sha256(collection.name.encode() + b"\n" + _encode(record)).hexdigest()
         outcome = await self.idempotency.begin(key_id, idempotency_key, fingerprint)
-        if isinstance(outcome, StoredResponse):
-            return WriteResult(outcome.status_code, outcome.body, outcome.etag, outcome.location)
+        if isinstance(outcome, WriteResult):
+            return outcome  # the first request's answer, replayed
 
         async def work(conn: Connection) -> WriteResult:
             result = await self._create(conn, collection, record, key_id)
-            await complete(conn, outcome, StoredResponse(result.status_code, result.body, result.etag,
-                                                         result.location))
+            await complete(conn, outcome, result)
             return result
 
         try:
