@@ -3,9 +3,10 @@ columns that filters and ordering read. Everything generic (store, paging, seedi
 through a `Collection`, so adding a filterable field means changing one place.
 """
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import msgspec
 
@@ -52,6 +53,23 @@ class Collection(Generic[CreateT]):
     @property
     def is_event(self) -> bool:
         return self.id_prefix is not None
+
+    @property
+    def server_fields(self) -> frozenset[str]:
+        """Fields the server sets (revision, recorded_at, minted ids, derived track status): those
+        of the record type that a writer cannot send. Derived from the types, so a record's own
+        field that happens to share a name (an exchange's `status`) is never stripped."""
+        return _server_fields(self.record_type, self.create_type)
+
+    def writable(self, document: dict[str, Any]) -> dict[str, Any]:
+        """A record as its writer would send it again: the server's own fields left out."""
+        server = self.server_fields
+        return {k: v for k, v in document.items() if k not in server}
+
+
+@functools.cache
+def _server_fields(record_type: type[msgspec.Struct], create_type: type[msgspec.Struct]) -> frozenset[str]:
+    return frozenset(record_type.__struct_fields__) - frozenset(create_type.__struct_fields__)
 
 
 def _iso(value: object) -> str | None:

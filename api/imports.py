@@ -37,8 +37,6 @@ from seeds.acled import DEFAULT_FRONT_MAP, scan_acled, weekly_front_reports
 LIST_FIELDS = frozenset(
     {"sources", "parties", "mediators", "topics", "venue_proposals", "conditions", "oblasts", "delegation_heads"}
 )
-# Server-set fields of a stored body: not part of the content an import compares.
-SERVER_FIELDS = frozenset({"id", "revision", "recorded_at"})
 COLLECTION_FIELD = "collection"
 
 Tick = Callable[[], None]
@@ -349,9 +347,7 @@ async def plan(conn: Connection, valid: list[ValidRow]) -> list[Step]:
         stored = await records.get(row.collection, record_id)
         assert stored is not None  # find_by_natural_key only finds live records
         current = msgspec.json.decode(stored)
-        content = {k: v for k, v in current.items() if k not in SERVER_FIELDS}
-        incoming = {k: v for k, v in _builtins(row.record).items() if k not in SERVER_FIELDS}
-        if content == incoming:
+        if row.collection.writable(current) == _builtins(row.record):
             steps.append(Step(row, Action.UNCHANGED, record_id, int(current["revision"])))
         else:
             steps.append(Step(row, Action.CORRECT, record_id, int(current["revision"]) + 1))

@@ -24,8 +24,6 @@ from api.problems import VALIDATION_TYPE, problem
 from api.reads import representation
 from api.store import RecordRepository, RevisionWriter, Written
 
-SERVER_FIELDS = ("id", "revision", "recorded_at", "status", "last_round_on")
-
 T = TypeVar("T")
 _decode = msgspec.json.Decoder().decode
 _encode = msgspec.json.Encoder().encode
@@ -74,10 +72,8 @@ class WriteService:
         async def work(conn: Connection) -> WriteResult:
             records = RecordRepository(conn)
             current = await self._current(records, collection, record_id, if_match)
-            document = {k: v for k, v in _decode(current.stored).items() if k not in SERVER_FIELDS}
+            document = collection.writable(_decode(current.stored))
             document.update(msgspec.to_builtins(changes))
-            if collection.id_prefix is None:
-                document["id"] = record_id
             record = await self._validate(records, collection, document)
             written = await RevisionWriter(conn).correct(collection, record_id, record, current.revision + 1,
                                                          reason=reason, key_id=key_id)
@@ -103,8 +99,7 @@ class WriteService:
             last = history[-1]
             if last.operation != "delete":
                 raise problem(409, f"The {collection.record_kind} {record_id!r} is not retracted.")
-            document = {k: v for k, v in _decode(last.body).items() if k not in SERVER_FIELDS}
-            record = await self._validate(records, collection, document)
+            record = await self._validate(records, collection, collection.writable(_decode(last.body)))
             written = await RevisionWriter(conn).restore(collection, record_id, record, last.revision + 1,
                                                          reason=reason, key_id=key_id)
             return await self._result(records, 200, collection, written)
