@@ -36,6 +36,7 @@ from api.rate_limit import RetryAfterRateLimitMiddleware
 from api.reads import ReadService
 from api.request_checks import check_request
 from api.settings import Settings, get_settings
+from api.timeouts import DEFAULT, RequestTimeoutMiddleware
 from api.writes import WriteService
 
 # Request bodies are single records; anything larger is refused with 413 before it is read.
@@ -127,7 +128,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "forecasts": Provide(provide_forecasts, sync_to_thread=False),
         },
         guards=[read_guard] if settings.reads_require_key else [],
-        middleware=[AllowHeaderMiddleware(), ApiKeyMiddleware(), rate_limit.middleware],
+        middleware=[
+            # Outermost, so the limit covers key checks and rate limiting too.
+            RequestTimeoutMiddleware({DEFAULT: settings.request_timeout, "backtest": settings.backtest_timeout}),
+            AllowHeaderMiddleware(), ApiKeyMiddleware(), rate_limit.middleware,
+        ],
         request_max_body_size=MAX_BODY_BYTES,
         before_request=check_request,
         on_startup=[open_store],

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
+import socket
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -67,6 +70,33 @@ def prepare_store() -> str:
     return on_connection(prepare)
 
 
+def prepare_store_in_child() -> str:
+    """`prepare_store` in a fresh (spawned, not forked) process.
+
+    Seeding uses polars, and polars (like BLAS) starts a thread pool on first use. Granian then
+    forks its workers from this process, and a thread pool does not survive a fork: a worker's
+    first polars call would wait forever on threads that are not there. So the serving process
+    never uses polars itself; the child that seeds exits before any worker is forked.
+    """
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as child:
+        return child.submit(prepare_store).result()
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Refuse a port some server already listens on. Granian binds with SO_REUSEPORT, so a second
+    server would otherwise listen beside the first and the kernel would split requests between
+    them; a plain bind (SO_REUSEADDR only, which skips sockets in TIME_WAIT) fails instead."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise click.ClickException(f"cannot listen on {host}:{port}: {error.strerror}; is another server "
+                                       "running there?") from error
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
@@ -76,9 +106,10 @@ def serve(host: str, port: int, workers: int) -> None:
     from granian.constants import Interfaces
     from granian.server import Server
 
-    click.echo(prepare_store())
+    check_port_free(host, port)
+    click.echo(prepare_store_in_child())
     Server("api.app:create_app", address=host, port=port, workers=workers, interface=Interfaces.ASGI,
-           factory=True).serve()
+           factory=True, workers_kill_timeout=get_settings().shutdown_timeout).serve()
 
 
 @main.command("seed")

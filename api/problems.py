@@ -37,7 +37,7 @@ DESCRIPTIONS = {
     428: "The operation needs If-Match.",
     429: "Too many requests: see Retry-After.",
     503: "The store stayed busy (conflicting writes after retries, the write lock held elsewhere, or every "
-         "database connection in use): see Retry-After.",
+         "database connection in use), or the request ran past its time limit: see Retry-After.",
 }
 
 

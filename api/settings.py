@@ -26,6 +26,13 @@ class Settings:
     extra_history_dirs: tuple[Path, ...] = ()
     # PostgreSQL connections per worker process (SQLite has one).
     pool_size: int = DEFAULT_POOL_SIZE
+    # Seconds a handler may run before the client gets a 503 (see api.timeouts); the backtest,
+    # which refits the model at every origin when its cache is cold, has a limit of its own.
+    request_timeout: float = 30.0
+    backtest_timeout: float = 300.0
+    # Seconds `parley serve` waits for its workers to finish in-flight requests on SIGTERM or
+    # SIGINT before it kills them.
+    shutdown_timeout: int = 10
 
 
 @lru_cache(maxsize=1)
@@ -38,6 +45,9 @@ def get_settings() -> Settings:
         rate_limit_per_minute=int(env.get("PARLEY_RATE_LIMIT_PER_MINUTE", "600")),
         trusted_proxies=frozenset(p.strip() for p in env.get("PARLEY_TRUSTED_PROXIES", "").split(",") if p.strip()),
         pool_size=int(env.get("PARLEY_POOL_SIZE", str(DEFAULT_POOL_SIZE))),
+        request_timeout=float(env.get("PARLEY_REQUEST_TIMEOUT", "30")),
+        backtest_timeout=float(env.get("PARLEY_BACKTEST_TIMEOUT", "300")),
+        shutdown_timeout=int(env.get("PARLEY_SHUTDOWN_TIMEOUT", "10")),
         extra_history_dirs=tuple(
             Path(p) for p in env.get("PARLEY_HISTORY_DIRS", str(SHARED_DATA_DIR)).split(os.pathsep) if p
         ),

@@ -5,6 +5,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -67,32 +68,63 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class ServerProcess:
-    """`parley serve` in its own process group on loopback, so a test can SIGKILL all of it."""
+# The console script `make run` starts, installed beside this interpreter.
+PARLEY = Path(sys.executable).with_name("parley")
 
-    def __init__(self, database_url: str, workers: int = 1) -> None:
-        self.database_url, self.workers, self.port = database_url, workers, free_port()
+
+def parley(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run the `parley` command to completion; its output is returned, not printed."""
+    return subprocess.run([str(PARLEY), *args], env={**os.environ, **(env or {})}, capture_output=True, text=True,
+                          timeout=timeout, check=False)
+
+
+class ServerProcess:
+    """`parley serve` in its own process group on loopback, started as `make run` starts it, so a
+    test can stop it as a user would (SIGTERM) or SIGKILL all of it. Its output goes to `log`."""
+
+    def __init__(self, database_url: str, workers: int = 1, env: dict[str, str] | None = None,
+                 port: int | None = None) -> None:
+        self.database_url, self.workers, self.port = database_url, workers, port or free_port()
+        self.env = env or {}
         self.process: subprocess.Popen[bytes] | None = None
+        self.log = Path(tempfile.mkstemp(prefix="parley-serve-", suffix=".log")[1])
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> None:
-        env = {**os.environ, "PARLEY_DATABASE_URL": self.database_url, "PARLEY_RATE_LIMIT_PER_MINUTE": "1000000"}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "serve", "--port", str(self.port), "--workers", str(self.workers)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
+    def start(self, timeout: float = 60) -> None:
+        env = {**os.environ, "PARLEY_DATABASE_URL": self.database_url, "PARLEY_RATE_LIMIT_PER_MINUTE": "1000000",
+               **self.env}
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(
+                [str(PARLEY), "serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers)],
+                env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.process.poll() is None:
             try:
                 if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
                     return
             except httpx.TransportError:
                 time.sleep(0.1)
         self.kill()
-        raise RuntimeError("server did not start within 30 s")
+        raise RuntimeError(f"server did not start within {timeout:g} s:\n{self.output()}")
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def terminate(self, timeout: float) -> int | None:
+        """SIGTERM to the server, as a service manager stops it; its exit code, or None when it
+        was still running after `timeout` seconds (it is then killed)."""
+        assert self.process is not None
+        self.process.terminate()
+        try:
+            code = self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            code = None
+        self.kill()
+        return code
 
     def kill(self) -> None:
         """SIGKILL the whole process group: no shutdown hooks, no flushing, like a power cut."""
@@ -106,13 +138,14 @@ class ServerProcess:
 
 
 @contextmanager
-def running_server(database_url: str, workers: int = 1) -> Iterator[ServerProcess]:
-    server = ServerProcess(database_url, workers)
+def running_server(database_url: str, workers: int = 1, env: dict[str, str] | None = None) -> Iterator[ServerProcess]:
+    server = ServerProcess(database_url, workers, env)
     server.start()
     try:
         yield server
     finally:
         server.kill()
+        server.log.unlink(missing_ok=True)
 
 
 @contextmanager

@@ -15,6 +15,7 @@ from api.controllers.common import TrackIdPath, json_response
 from api.forecasts import ForecastService
 from api.params import AsOf
 from api.problems import problem_responses
+from api.timeouts import TIMEOUT_OPT
 from schemas.forecast import (
     BacktestReport,
     Forecast,
@@ -64,7 +65,7 @@ class ForecastController(Controller):
         needs no key. Problems as for the track forecast."""
         return json_response(await forecasts.scenario(data))
 
-    @get("/model", operation_id="getForecastModelCard",
+    @get("/model", operation_id="getForecastModelCard", opt={TIMEOUT_OPT: "backtest"},
          responses=problem_responses(400, 422, 429, 503))
     async def model(self, forecasts: NamedDependency[ForecastService], as_of: AsOf = None) -> Response[ModelCard]:
         """The model card of the model fitted on the records reported by `as_of` (default: today,
@@ -73,7 +74,7 @@ class ForecastController(Controller):
         today or too few resumptions were known by it."""
         return json_response(await forecasts.model_card(as_of))
 
-    @get("/backtest", operation_id="getForecastBacktest",
+    @get("/backtest", operation_id="getForecastBacktest", opt={TIMEOUT_OPT: "backtest"},
          responses=problem_responses(400, 422, 429, 503))
     async def backtest(self, forecasts: NamedDependency[ForecastService]) -> Response[BacktestReport]:
         """Rolling monthly-origin backtest over the records reported by today, against a base-rate
