@@ -6,8 +6,8 @@ when the app is built, so a field, operation or collection added later is covere
   keeps every `Meta` constraint (list items included), says `additionalProperties: false` where a
   Struct forbids unknown fields, and writes nullable fields as `anyOf` with `null`. Litestar's own
   schemas drop constraints of list items and write single-member `oneOf`s;
-- a Struct that only ever leaves the server lists every field it always sends as `required`
-  (msgspec's schema describes decoding, where a field with a default may be left out);
+- a Struct that only ever leaves the server lists every field it always sends as `required`,
+  without a `default` (msgspec's schema describes decoding, where such a field may be left out);
 - parameters are never `null` on the wire, so their schemas lose the `null` alternative;
 - links from each record to its correction and retraction, carrying the ETag, so clients (and
   schemathesis' stateful tests) learn that a correction takes `If-Match` from `ETag`, and from a
@@ -155,6 +155,10 @@ def use_msgspec_schemas(document: OpenAPI, handlers: Iterable[HTTPRouteHandler])
         schema = components.get(struct.__name__)
         if schema is not None:
             schema["required"] = always_sent(struct)
+            # A default tells a client what the server assumes when a field is left out of a
+            # request; a response never leaves these out.
+            for name in schema["required"]:
+                schema.get("properties", {}).get(name, {}).pop("default", None)
     if document.components is None or document.components.schemas is None:
         return
     schemas: dict[str, Any] = document.components.schemas  # type: ignore[assignment]
@@ -165,15 +169,17 @@ def use_msgspec_schemas(document: OpenAPI, handlers: Iterable[HTTPRouteHandler])
 
 
 def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
-    """A parameter schema without its `null` alternative: absent is how a client sends none."""
-    alternatives = schema.get("oneOf") or schema.get("anyOf")
-    if not alternatives:
-        return schema
-    kept = [s for s in alternatives if s.get("type") != "null"]
-    rest = {k: v for k, v in schema.items() if k not in ("oneOf", "anyOf")}
-    if len(kept) == 1:
-        return {**kept[0], **rest}
-    return {**rest, "oneOf": kept}
+    """A parameter schema without its `null` alternative (absent is how a client sends none), and
+    without a composition of one schema (Litestar wraps a described `$ref` in a one-item `allOf`;
+    OpenAPI 3.1 lets `$ref` have siblings)."""
+    for keyword in ("oneOf", "anyOf", "allOf"):
+        members = schema.get(keyword)
+        if not members:
+            continue
+        kept = [s for s in members if s.get("type") != "null"] if keyword != "allOf" else members
+        rest = {k: v for k, v in schema.items() if k != keyword}
+        return {**kept[0], **rest} if len(kept) == 1 else {**rest, keyword: kept}
+    return schema
 
 
 def simplify_parameters(document: OpenAPI) -> None:

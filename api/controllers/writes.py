@@ -10,7 +10,7 @@ import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.enums import MediaType
-from litestar.openapi.spec import SecurityRequirement
+from litestar.openapi.spec import Example, SecurityRequirement
 from litestar.params import HeaderParameter, JSONBody, QueryParameter
 
 from api.auth import request_key, require
@@ -58,11 +58,13 @@ IfMatch = Annotated[
                     description="The ETag of the version being retracted; 412 when the record has changed since."),
 ]
 # Documented as required; the handler still sees a missing one, to answer 428 (RFC 6585), not 400.
+# The example `*` (RFC 9110: whatever version is current) is the only ETag stable across stores,
+# so documentation readers and the contract test's examples phase get a correction that applies.
 IfMatchRequired = Annotated[
     str | None,
-    HeaderParameter(name="If-Match", max_length=1024, required=True,
-                    description="The ETag of the version being corrected: 428 without it, 412 when the record "
-                                "has changed since."),
+    HeaderParameter(name="If-Match", max_length=1024, required=True, examples=[Example(value="*")],
+                    description="The ETag of the version being corrected (`*`: whichever is current): 428 "
+                                "without it, 412 when the record has changed since."),
 ]
 RetractionReason = Annotated[str, QueryParameter(name="reason", min_length=3, max_length=1000, pattern=NO_NUL,
                                                  description="Why the record is retracted.")]
