@@ -85,6 +85,7 @@ class WriteService:
             document = collection.writable(_decode(current.stored))
             document.update(msgspec.to_builtins(changes))
             record = await self._validate(records, collection, document)
+            await self._check_unique(conn, collection, record, record_id)
             written = await RevisionWriter(conn).correct(collection, record_id, record, current.revision + 1,
                                                          reason=reason, key_id=key_id)
             return await self._result(records, 200, collection, written)
@@ -110,6 +111,7 @@ class WriteService:
             if last.operation != "delete":
                 raise problem(409, f"The {collection.record_kind} {record_id!r} is not retracted.", NOT_RETRACTED)
             record = await self._validate(records, collection, collection.writable(_decode(last.body)))
+            await self._check_unique(conn, collection, record, record_id)
             written = await RevisionWriter(conn).restore(collection, record_id, record, last.revision + 1,
                                                          reason=reason, key_id=key_id)
             return await self._result(records, 200, collection, written)
@@ -160,6 +162,13 @@ class WriteService:
             raise from_record_error(error) from error
         await self._check_references(records, collection, record)
         return record
+
+    async def _check_unique(self, conn: Connection, collection: Collection, record: msgspec.Struct,
+                            record_id: str) -> None:
+        """A correction or restore may not take an `external_id` another record holds."""
+        existing = await RevisionWriter(conn).find_by_natural_key(collection, record)
+        if existing is not None and existing != record_id:
+            raise problem(409, f"Another {collection.record_kind} has this external_id: {existing!r}.", ALREADY_EXISTS)
 
     async def _check_references(self, records: RecordRepository, collection: Collection, record: msgspec.Struct) -> None:
         for field, target, target_id in collection.references(record):

@@ -132,8 +132,8 @@ def write_operations(collection: Collection) -> type[Controller]:
                description=f"Correct a {collection.record_kind}: send only the fields that change, and a reason. "
                            "Needs a `write` key and If-Match.",
                response_headers=WRITTEN_HEADERS,
-               responses=problem_responses(*WRITE_PROBLEMS, 404, 412, 428,
-                                           types=(*BODY_RULES, STALE_IF_MATCH, IF_MATCH_REQUIRED)))
+               responses=problem_responses(*WRITE_PROBLEMS, 404, 409, 412, 428,
+                                           types=(*BODY_RULES, ALREADY_EXISTS, STALE_IF_MATCH, IF_MATCH_REQUIRED)))
         async def correct(
             self, writes: NamedDependency[WriteService], request: HttpRequest, data: JSONBody[Patch],  # type: ignore[valid-type]
             record_id: IdPath, if_match: IfMatchRequired = None,
@@ -160,7 +160,7 @@ def write_operations(collection: Collection) -> type[Controller]:
               security=SECURITY, status_code=200,
               description=f"Bring back a retracted {collection.record_kind} as a new revision. Needs an `admin` key.",
               response_headers=WRITTEN_HEADERS,
-              responses=problem_responses(*WRITE_PROBLEMS, 404, 409, types=(*BODY_RULES, NOT_RETRACTED)))
+              responses=problem_responses(*WRITE_PROBLEMS, 404, 409, types=(*BODY_RULES, NOT_RETRACTED, ALREADY_EXISTS)))
         async def restore(
             self, writes: NamedDependency[WriteService], request: HttpRequest, data: JSONBody[Retraction], record_id: IdPath
         ) -> Response[Record]:  # type: ignore[valid-type]

@@ -143,6 +143,22 @@ def test_each_rule_has_its_own_problem_type(client: Client, keys: dict[str, str]
                                     json={"reason": "never retracted"})) == "not-retracted"
 
 
+def test_a_correction_or_restore_cannot_take_another_records_external_id(client: Client, keys: dict[str, str]) -> None:
+    """Found by the schemathesis CLI: this was a 500 (the store's unique constraint)."""
+    write, admin = bearer(keys["write"]), bearer(keys["admin"])
+    first = client.post("/v1/rounds", headers=write, json={**ROUND, "external_id": "unique-1"})
+    second = client.post("/v1/rounds", headers=write, json={**ROUND, "external_id": "unique-2"})
+    taken = client.patch(second.headers["location"], headers={**write, "If-Match": "*"},
+                         json={"reason": "wrong key", "external_id": "unique-1"})
+    assert taken.status_code == 409 and taken.json()["type"] == PROBLEM + "already-exists", taken.text
+    gone = client.delete(first.headers["location"], headers=admin, params={"reason": "duplicate"})
+    assert gone.status_code == 204
+    assert client.patch(second.headers["location"], headers={**write, "If-Match": "*"},
+                        json={"reason": "takes the freed key", "external_id": "unique-1"}).status_code == 200
+    back = client.post(first.headers["location"] + "/restore", headers=admin, json={"reason": "not a duplicate"})
+    assert back.status_code == 409 and back.json()["type"] == PROBLEM + "already-exists", back.text
+
+
 def test_a_json_integer_written_with_a_fraction_is_an_integer(client: Client, keys: dict[str, str]) -> None:
     """JSON Schema counts 2.0 as an integer, so a schema-valid client may send one."""
     created = client.post("/v1/rounds", headers=bearer(keys["write"]), json={**ROUND, "sequence": 2.0})
