@@ -3,6 +3,7 @@
 from typing import Any
 
 from litestar import Litestar
+from litestar.config.compression import CompressionConfig
 from litestar.config.cors import CORSConfig
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
@@ -10,11 +11,12 @@ from litestar.di import Provide
 from litestar.handlers import BaseRouteHandler
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.spec import Components, SecurityScheme, Tag
+from litestar.openapi.spec import Components, License, SecurityScheme, Tag
 
 from api import db
 from api.allow_header import AllowHeaderMiddleware
 from api.auth import ApiKeyMiddleware, rate_limit_identity, require_any_key
+from api.cache_control import CacheControlMiddleware
 from api.controllers.changes import changes
 from api.controllers.forecasts import ForecastController
 from api.controllers.records import (
@@ -30,9 +32,10 @@ from api.controllers.records import (
 from api.controllers.system import health
 from api.controllers.timeline import timeline
 from api.forecasts import ForecastService
-from api.openapi_extras import add_export_media_types, add_record_links
-from api.problems import problem_details_plugin
-from api.rate_limit import RetryAfterRateLimitMiddleware
+from api.head_requests import HeadAsGet
+from api.openapi_extras import complete_document
+from api.problems import EXCEPTION_HANDLERS, problem_details_plugin
+from api.rate_limit import RetryAfterRateLimitMiddleware, rate_limit_header_docs
 from api.reads import ReadService
 from api.request_checks import check_request
 from api.settings import Settings, get_settings
@@ -64,6 +67,7 @@ def openapi_config() -> OpenAPIConfig:
         description="Typed records of the Russia–Ukraine war's diplomacy and front lines: negotiation tracks, "
         "rounds, exchanges, statements and front reports, with as-of reads and cursor paging.",
         path="/schema",
+        license=License(name="MIT", identifier="MIT"),
         tags=[
             Tag(name="negotiations", description="Tracks, rounds, exchanges and statements."),
             Tag(name="fronts", description="Front-line axes and reports on them."),
@@ -115,6 +119,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         middleware_class=RetryAfterRateLimitMiddleware,
         exclude=["/health"],
     )
+    rate_limit_headers = rate_limit_header_docs(rate_limit)
 
     app = Litestar(
         route_handlers=[
@@ -131,21 +136,26 @@ def create_app(settings: Settings | None = None) -> Litestar:
         middleware=[
             # Outermost, so the limit covers key checks and rate limiting too.
             RequestTimeoutMiddleware({DEFAULT: settings.request_timeout, "backtest": settings.backtest_timeout}),
-            AllowHeaderMiddleware(), ApiKeyMiddleware(), rate_limit.middleware,
+            AllowHeaderMiddleware(), ApiKeyMiddleware(), rate_limit.middleware, CacheControlMiddleware(),
         ],
         request_max_body_size=MAX_BODY_BYTES,
         before_request=check_request,
         on_startup=[open_store],
         on_shutdown=[close_store],
         plugins=[problem_details_plugin()],
+        exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi_config(),
         cors_config=CORSConfig(
-            allow_origins=["*"], allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
+            allow_origins=["*"], allow_methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS"],
             allow_headers=["Authorization", "Content-Type", "If-Match", "If-None-Match", "Idempotency-Key"],
-            expose_headers=["ETag", "Location", "Retry-After"],
+            expose_headers=["ETag", "Location", "Link", "Retry-After", *rate_limit_headers],
         ),
+        # Brotli where the client accepts it, else gzip; small bodies (a single record) go as they are.
+        compression_config=CompressionConfig(backend="brotli", gzip_fallback=True, minimum_size=1024),
         debug=False,
     )
-    add_record_links(app.openapi_schema)
-    add_export_media_types(app.openapi_schema)
+    # Outside the router: Litestar would answer HEAD with 405 before any middleware runs.
+    app.asgi_handler = HeadAsGet(app.asgi_handler)
+    complete_document(app, rate_limit_headers=rate_limit_headers, unlimited_paths=rate_limit.exclude or (),
+                      reads_require_key=settings.reads_require_key)
     return app

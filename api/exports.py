@@ -6,8 +6,9 @@ Parquet keeps its index in a footer written last, so a whole result is first wri
 batch to temporary files, merged by polars' streaming engine into one file, and then sent from
 disk; memory stays flat there too.
 Tables (CSV, Parquet) are built with polars from the record's own Struct, so their columns and
-types follow the schema: list fields become `;`-joined text in CSV (as `parley import` reads
-them) and list columns in Parquet.
+types follow the schema. In Parquet, list and object fields are list and struct columns. In CSV
+they are JSON text (`["Donetsk; Luhansk","neutrality"]`, `[]`), which `parley import` reads back:
+a `;` inside an item survives, and an empty list (`[]`) differs from a null (an empty cell).
 """
 
 import datetime as dt
@@ -24,6 +25,7 @@ import msgspec
 import polars as pl
 from litestar import Request, Response
 from litestar.background_tasks import BackgroundTask
+from litestar.datastructures.headers import MediaTypeHeader
 from litestar.response import File, Stream
 
 from api.paging import decode_cursor, next_link, page_body
@@ -35,6 +37,7 @@ from schemas.vocab import TrackStatus
 # With `all=true`, items are read and sent this many at a time.
 BATCH_SIZE = 1000
 _decode = msgspec.json.Decoder().decode
+_encode = msgspec.json.Encoder().encode
 
 
 class ExportFormat(StrEnum):
@@ -46,47 +49,79 @@ class ExportFormat(StrEnum):
 
 MEDIA_TYPES = {
     ExportFormat.JSON: "application/json",
-    ExportFormat.CSV: "text/csv; charset=utf-8",
+    # Litestar adds `; charset=utf-8` to every text/* type itself.
+    ExportFormat.CSV: "text/csv",
     ExportFormat.NDJSON: "application/x-ndjson",
     ExportFormat.PARQUET: "application/vnd.apache.parquet",
 }
-_BY_MEDIA_TYPE = {media.split(";")[0]: fmt for fmt, media in MEDIA_TYPES.items()}
 TIMELINE_TYPES: tuple[type[msgspec.Struct], ...] = (Round, Exchange, Statement, FrontReport)
 
 
-def negotiate(requested: ExportFormat | None, accept: str | None) -> ExportFormat:
-    """`format=` wins; else the first media type in Accept that Parley serves; else JSON.
+def _quality(accepted: list[MediaTypeHeader], media_type: str) -> tuple[float, int]:
+    """(q, specificity) of the most specific Accept range that matches `media_type` (RFC 9110
+    §12.5.1: `text/csv;q=0` refuses CSV even when `*/*` accepts everything)."""
+    maintype, _, subtype = media_type.partition("/")
+    best: tuple[int, float] | None = None
+    for range_ in accepted:
+        if range_.maintype == "*":
+            specificity = 0
+        elif range_.maintype == maintype and range_.subtype == "*":
+            specificity = 1
+        elif range_.maintype == maintype and range_.subtype == subtype:
+            specificity = 2
+        else:
+            continue
+        try:
+            q = float(range_.params.get("q", "1"))
+        except ValueError:
+            q = 0.0
+        if best is None or specificity > best[0]:
+            best = (specificity, q)
+    return (0.0, -1) if best is None else (best[1], best[0])
 
-    An Accept header naming nothing Parley serves gets JSON rather than 406: every client can
-    read the default, and RFC 9110 allows ignoring Accept.
+
+def negotiate(requested: ExportFormat | None, accept: str | None) -> ExportFormat:
+    """`format=` wins; else the format Accept prefers (highest q, then the most specific range,
+    then JSON, CSV, NDJSON, Parquet in that order); else JSON.
+
+    An Accept header that refuses everything Parley serves gets JSON rather than 406: every
+    client can read the default, and RFC 9110 allows ignoring Accept.
     """
     if requested is not None:
         return requested
-    for part in (accept or "").split(","):
-        fmt = _BY_MEDIA_TYPE.get(part.split(";")[0].strip().lower())
-        if fmt is not None:
-            return fmt
-    return ExportFormat.JSON
+    if not accept or not accept.strip():
+        return ExportFormat.JSON
+    accepted = [MediaTypeHeader(part.strip()) for part in accept.split(",") if part.strip()]
+    ranked = [(_quality(accepted, MEDIA_TYPES[fmt]), -order, fmt) for order, fmt in enumerate(ExportFormat)]
+    (q, _), _, best = max(ranked)
+    return best if q > 0 else ExportFormat.JSON
 
 
-def polars_type(info: msgspec.inspect.Type) -> pl.DataType:
-    """The polars column type for a Struct field's msgspec type."""
+def polars_type(info: msgspec.inspect.Type, inside: bool = False) -> pl.DataType:
+    """The polars column type for a Struct field's msgspec type. Dates inside lists and objects
+    stay ISO text, as they are in JSON."""
     if isinstance(info, msgspec.inspect.Metadata):  # Annotated[..., Meta(...)]
-        return polars_type(info.type)
+        return polars_type(info.type, inside)
     if isinstance(info, msgspec.inspect.UnionType):
         concrete = [t for t in info.types if not isinstance(t, msgspec.inspect.NoneType)]
-        return polars_type(concrete[0]) if len(concrete) == 1 else pl.String()
+        return polars_type(concrete[0], inside) if len(concrete) == 1 else pl.String()
     if isinstance(info, msgspec.inspect.BoolType):
         return pl.Boolean()
     if isinstance(info, msgspec.inspect.IntType):
         return pl.Int64()
-    if isinstance(info, msgspec.inspect.DateType):
+    if isinstance(info, msgspec.inspect.DateType) and not inside:
         return pl.Date()
-    if isinstance(info, msgspec.inspect.DateTimeType):
+    if isinstance(info, msgspec.inspect.DateTimeType) and not inside:
         return pl.Datetime("us", "UTC")
     if isinstance(info, msgspec.inspect.ListType):
-        return pl.List(polars_type(info.item_type))
+        return pl.List(polars_type(info.item_type, inside=True))
+    if isinstance(info, msgspec.inspect.StructType):
+        return pl.Struct({field.encode_name: polars_type(field.type, inside=True) for field in info.fields})
     return pl.String()
+
+
+def nested(dtype: pl.DataType) -> bool:
+    return isinstance(dtype, (pl.List, pl.Struct))
 
 
 @functools.cache
@@ -116,11 +151,16 @@ def table_rows(items: list[bytes], timeline: bool) -> list[dict[str, Any]]:
     return rows
 
 
-def frame(items: list[bytes], schema: dict[str, pl.DataType], timeline: bool) -> pl.DataFrame:
+def frame(items: list[bytes], schema: dict[str, pl.DataType], timeline: bool, as_text: bool = False) -> pl.DataFrame:
+    """The items as a table of `schema`; `as_text` writes list and object fields as JSON text (CSV)."""
     rows = table_rows(items, timeline)
     columns = {name: [row.get(name) for row in rows] for name in schema}
+    if as_text:
+        schema = {name: pl.String() if nested(dtype) else dtype for name, dtype in schema.items()}
     for name, dtype in schema.items():
-        if dtype == pl.Date():
+        if as_text and isinstance(schema[name], pl.String):
+            columns[name] = [None if v is None else v if isinstance(v, str) else _encode(v).decode() for v in columns[name]]
+        elif dtype == pl.Date():
             columns[name] = [dt.date.fromisoformat(v) if v else None for v in columns[name]]
         elif isinstance(dtype, pl.Datetime):
             columns[name] = [dt.datetime.fromisoformat(v) if v else None for v in columns[name]]
@@ -128,9 +168,7 @@ def frame(items: list[bytes], schema: dict[str, pl.DataType], timeline: bool) ->
 
 
 def csv_chunk(items: list[bytes], schema: dict[str, pl.DataType], timeline: bool, header: bool) -> bytes:
-    table = frame(items, schema, timeline).with_columns(
-        pl.col(name).list.join(";") for name, dtype in schema.items() if isinstance(dtype, pl.List)
-    )
+    table = frame(items, schema, timeline, as_text=True)
     buffer = io.BytesIO()
     table.write_csv(buffer, include_header=header)
     return buffer.getvalue()

@@ -28,7 +28,7 @@ from litestar.exceptions import ValidationException
 from litestar.plugins.problem_details import ProblemDetailsException
 
 from api.db import Connection, Store, read_transaction
-from api.problems import from_validation, problem
+from api.problems import AS_OF_IN_FUTURE, INSUFFICIENT_DATA, MODEL_SEPARATED, from_validation, problem
 from forecasting import (
     ForecastError,
     HistoryFrames,
@@ -124,9 +124,9 @@ def as_problem(exc: ForecastError, *, horizon_source: str = "query") -> ProblemD
         )
     if isinstance(exc, SeparationError):
         # The data are fine; the model fitted on them is not fit to serve.
-        return problem(409, _sentence(exc), terms=list(exc.terms))
+        return problem(409, _sentence(exc), MODEL_SEPARATED, terms=list(exc.terms))
     # NoAnchorError, NotEnoughDataError: the records reported by as_of cannot support a forecast.
-    return problem(422, _sentence(exc))
+    return problem(422, _sentence(exc), INSUFFICIENT_DATA)
 
 
 class ForecastService:
@@ -198,7 +198,7 @@ class ForecastService:
         if as_of > today:
             raise problem(
                 422, f"as_of {as_of.isoformat()} is after today ({today.isoformat()}): a forecast uses what "
-                "has been reported by as_of, and that is not known yet.",
+                "has been reported by as_of, and that is not known yet.", AS_OF_IN_FUTURE,
             )
         return as_of
 

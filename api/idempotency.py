@@ -14,7 +14,7 @@ import secrets
 from dataclasses import dataclass
 
 from api.db import Connection, Store, write_transaction
-from api.problems import problem
+from api.problems import IDEMPOTENCY_KEY_IN_FLIGHT, IDEMPOTENCY_KEY_REUSED, problem
 
 # How long a pending entry blocks retries; far longer than any write takes.
 LEASE = dt.timedelta(seconds=5)
@@ -57,12 +57,12 @@ class IdempotencyLedger:
             if row is not None:
                 stored_fingerprint, state, status_code, location, etag, body, created_at = row
                 if stored_fingerprint != fingerprint:
-                    raise problem(422, "This Idempotency-Key was used with a different request.")
+                    raise problem(422, "This Idempotency-Key was used with a different request.", IDEMPOTENCY_KEY_REUSED)
                 if state == "complete":
                     return WriteResult(status_code, body.encode(), etag, location)
                 if now - dt.datetime.fromisoformat(created_at) < LEASE:
                     raise problem(409, "A request with this Idempotency-Key is still being processed; retry "
-                                       "after a moment.")
+                                       "after a moment.", IDEMPOTENCY_KEY_IN_FLIGHT)
             token = secrets.token_hex(8)
             await conn.execute(
                 """INSERT INTO idempotency_entries (key_id, idempotency_key, fingerprint, state, lease_token,
@@ -99,4 +99,5 @@ async def complete(conn: Connection, lease: Lease, response: WriteResult) -> Non
     )
     if changed != 1:
         # Our lease expired and a retry took it over: let that one write, not both.
-        raise problem(409, "This Idempotency-Key was taken over by a retry; retry to get its response.")
+        raise problem(409, "This Idempotency-Key was taken over by a retry; retry to get its response.",
+                      IDEMPOTENCY_KEY_IN_FLIGHT)

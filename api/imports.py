@@ -28,15 +28,32 @@ import polars as pl
 from api.collections import BY_NAME, Collection
 from api.db import Connection, write_transaction
 from api.store import RecordRepository, RevisionWriter, mint_id
-from api.writes import field_from_message
+from api.problems import field_from_message
 from schemas.records import SourceCreate
 from schemas.types import SLUG_PATTERN
 from seeds.acled import DEFAULT_FRONT_MAP, scan_acled, weekly_front_reports
 
-# CSV cells of these fields hold lists, `;`-separated.
-LIST_FIELDS = frozenset(
-    {"sources", "parties", "mediators", "topics", "venue_proposals", "conditions", "oblasts", "delegation_heads"}
-)
+
+
+def _nested_fields(types: list[type[msgspec.Struct]]) -> frozenset[str]:
+    """Fields of any record type that hold a list or an object: their CSV cells are JSON."""
+    names = set()
+    for record_type in types:
+        for field in msgspec.structs.fields(record_type):
+            info = msgspec.inspect.type_info(field.type)
+            while isinstance(info, msgspec.inspect.Metadata):
+                info = info.type
+            members = info.types if isinstance(info, msgspec.inspect.UnionType) else (info,)
+            if any(isinstance(m, (msgspec.inspect.ListType, msgspec.inspect.StructType, msgspec.inspect.DictType))
+                   for m in members):
+                names.add(field.name)
+    return frozenset(names)
+
+
+# CSV cells of these fields hold lists or objects: JSON text, as the CSV exports write them
+# (`["Donetsk; Luhansk","neutrality"]`, `[]`); a hand-written cell that is not JSON separates
+# list items with `;`.
+LIST_FIELDS = _nested_fields([c.create_type for c in BY_NAME.values()])
 COLLECTION_FIELD = "collection"
 
 Tick = Callable[[], None]
@@ -126,8 +143,18 @@ def parse_file(path: Path, fmt: str | None = None) -> list[RawRow]:
     raise ImportFileError(f"{path.name}: cannot tell the format from the extension; pass --format csv|ndjson")
 
 
+def list_cell(text: str) -> object:
+    """A list field's CSV cell: JSON when it is JSON (`[]` is an empty list), else `;`-separated."""
+    if text.startswith(("[", "{")):
+        try:
+            return json.loads(text)
+        except ValueError:
+            pass  # not JSON after all: a hand-written list whose first item starts with a bracket
+    return [p.strip() for p in text.split(";") if p.strip()]
+
+
 def parse_csv(path: Path) -> list[RawRow]:
-    """Every cell a string; empty cells are absent; list fields split on `;`."""
+    """Every cell a string; empty cells are absent; list and object fields are JSON (or `;`-separated)."""
     try:
         frame = pl.read_csv(path, infer_schema=False)
     except pl.exceptions.PolarsError as error:
@@ -142,7 +169,7 @@ def parse_csv(path: Path) -> list[RawRow]:
         for name, cell in cells.items():
             text = (cell or "").strip()
             if text:
-                fields[name] = [p.strip() for p in text.split(";") if p.strip()] if name in LIST_FIELDS else text
+                fields[name] = list_cell(text) if name in LIST_FIELDS else text
         if fields:
             rows.append(_raw(f"line {line}", fields))
     return rows
@@ -288,7 +315,9 @@ async def _validate_row(
     if name not in BY_NAME:
         return error(COLLECTION_FIELD, f"unknown collection {name!r}; one of {', '.join(BY_NAME)}")
     target = BY_NAME[name]
-    document = {**dict.fromkeys(_required_nullable(target.create_type)), **row.fields}
+    # A row of a CSV or NDJSON export also carries the server's fields (revision, minted ids):
+    # they are not the writer's to set, so they are left out, as a correction leaves them out.
+    document = {**dict.fromkeys(_required_nullable(target.create_type)), **target.writable(row.fields)}
     try:
         record = msgspec.convert(document, target.create_type, strict=False)
     except msgspec.ValidationError as failure:

@@ -29,8 +29,9 @@ Format = Annotated[
     ExportFormat | None,
     QueryParameter(
         name="format",
-        description="json (default), csv, ndjson or parquet; overrides Accept. Tables flatten list fields "
-        "(`;`-joined in CSV); the timeline's tables name a record's own `kind` `subkind`.",
+        description="json (default), csv, ndjson or parquet; overrides Accept. In CSV, list and object "
+        "fields are JSON text (`[]` is an empty list, an empty cell a null); the timeline's tables name a "
+        "record's own `kind` `subkind`.",
     ),
 ]
 Everything = Annotated[

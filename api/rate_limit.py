@@ -11,7 +11,7 @@ The counters live in this process's memory: with N workers each counts on its ow
 from time import time
 
 from litestar.datastructures import MutableScopeHeaders
-from litestar.middleware.rate_limit import CacheObject, RateLimitMiddleware
+from litestar.middleware.rate_limit import CacheObject, RateLimitConfig, RateLimitMiddleware
 from litestar.types import Message, Send
 
 
@@ -31,3 +31,13 @@ class RetryAfterRateLimitMiddleware(RateLimitMiddleware):
             await send(message)
 
         return send_wrapper
+
+
+def rate_limit_header_docs(config: RateLimitConfig) -> dict[str, tuple[str, bool]]:
+    """The headers Litestar's limiter adds to every response: name -> (description, is an integer)."""
+    return {
+        config.rate_limit_policy_header_key: ("The quota and its window in seconds, e.g. `600; w=60`.", False),
+        config.rate_limit_limit_header_key: ("Requests allowed per window.", True),
+        config.rate_limit_remaining_header_key: ("Requests left in the current window.", True),
+        config.rate_limit_reset_header_key: ("Seconds until the window resets.", True),
+    }

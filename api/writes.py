@@ -20,7 +20,17 @@ from api.collections import BY_NAME, Collection
 from api.conditional import etag, if_match_holds
 from api.db import Connection, Store, retrying, write_transaction
 from api.idempotency import IdempotencyLedger, WriteResult, complete
-from api.problems import VALIDATION_TYPE, problem
+from api.problems import (
+    ALREADY_EXISTS,
+    IF_MATCH_REQUIRED,
+    NOT_RETRACTED,
+    RETRACTED_ID,
+    STALE_IF_MATCH,
+    UNKNOWN_REFERENCE,
+    field_problem,
+    from_record_error,
+    problem,
+)
 from api.reads import representation
 from api.store import RecordRepository, RevisionWriter, Written
 
@@ -65,7 +75,7 @@ class WriteService:
         self, collection: Collection, record_id: str, patch: msgspec.Struct, if_match: str | None, key_id: str
     ) -> WriteResult:
         if if_match is None:
-            raise problem(428, "Corrections need If-Match with the record's current ETag.")
+            raise problem(428, "Corrections need If-Match with the record's current ETag.", IF_MATCH_REQUIRED)
         changes = {k: v for k, v in msgspec.structs.asdict(patch).items() if v is not msgspec.UNSET}
         reason = changes.pop("reason")
 
@@ -75,6 +85,7 @@ class WriteService:
             document = collection.writable(_decode(current.stored))
             document.update(msgspec.to_builtins(changes))
             record = await self._validate(records, collection, document)
+            await self._check_unique(conn, collection, record, record_id)
             written = await RevisionWriter(conn).correct(collection, record_id, record, current.revision + 1,
                                                          reason=reason, key_id=key_id)
             return await self._result(records, 200, collection, written)
@@ -98,8 +109,9 @@ class WriteService:
                 raise problem(404, f"No {collection.record_kind} with id {record_id!r} has ever existed.")
             last = history[-1]
             if last.operation != "delete":
-                raise problem(409, f"The {collection.record_kind} {record_id!r} is not retracted.")
+                raise problem(409, f"The {collection.record_kind} {record_id!r} is not retracted.", NOT_RETRACTED)
             record = await self._validate(records, collection, collection.writable(_decode(last.body)))
+            await self._check_unique(conn, collection, record, record_id)
             written = await RevisionWriter(conn).restore(collection, record_id, record, last.revision + 1,
                                                          reason=reason, key_id=key_id)
             return await self._result(records, 200, collection, written)
@@ -123,10 +135,10 @@ class WriteService:
         existing = await writer.find_by_natural_key(collection, record)
         if existing is not None:
             raise problem(409, f"A {collection.record_kind} with this {'external_id' if collection.is_event else 'id'} "
-                               f"already exists: {existing!r}.")
+                               f"already exists: {existing!r}.", ALREADY_EXISTS)
         if not collection.is_event and await records.revisions(collection, getattr(record, "id")):
             raise problem(409, f"The id {getattr(record, 'id')!r} belongs to a retracted {collection.record_kind}; "
-                               "restore it instead.")
+                               "restore it instead.", RETRACTED_ID)
         await self._check_references(records, collection, record)
         return await self._result(records, 201, collection, await writer.create(collection, record, key_id=key_id))
 
@@ -139,40 +151,33 @@ class WriteService:
         if if_match is not None and not if_match_holds(
             if_match, etag(await representation(records, collection, record_id))
         ):
-            raise problem(412, "The record has changed since that ETag: fetch it again and reapply the change.")
+            raise problem(412, "The record has changed since that ETag: fetch it again and reapply the change.",
+                          STALE_IF_MATCH)
         return CurrentRecord(stored, int(_decode(stored)["revision"]))
 
     async def _validate(self, records: RecordRepository, collection: Collection, document: dict[str, Any]) -> msgspec.Struct:
         try:
             record = msgspec.convert(document, collection.create_type)
         except msgspec.ValidationError as error:
-            raise invalid_body(str(error), field_from_message(str(error))) from error
+            raise from_record_error(error) from error
         await self._check_references(records, collection, record)
         return record
+
+    async def _check_unique(self, conn: Connection, collection: Collection, record: msgspec.Struct,
+                            record_id: str) -> None:
+        """A correction or restore may not take an `external_id` another record holds."""
+        existing = await RevisionWriter(conn).find_by_natural_key(collection, record)
+        if existing is not None and existing != record_id:
+            raise problem(409, f"Another {collection.record_kind} has this external_id: {existing!r}.", ALREADY_EXISTS)
 
     async def _check_references(self, records: RecordRepository, collection: Collection, record: msgspec.Struct) -> None:
         for field, target, target_id in collection.references(record):
             if not await records.exists(BY_NAME[target], target_id):
-                raise invalid_body(f"`{field}` names {target} {target_id!r}, which does not exist.", field)
+                raise field_problem(UNKNOWN_REFERENCE, f"`{field}` names {target} {target_id!r}, which does not exist.",
+                                    field)
 
     async def _result(
         self, records: RecordRepository, status_code: int, collection: Collection, written: Written
     ) -> WriteResult:
         body = await representation(records, collection, written.id)
         return WriteResult(status_code, body, etag(body), f"/v1/{collection.name}/{written.id}")
-
-
-def field_from_message(message: str) -> str:
-    """msgspec names the path as `$.field[0]` at the end of its message; our own cross-field
-    rules name the field first, in backticks."""
-    marker = "at `$."
-    if marker in message:
-        return message.split(marker, 1)[1].rstrip("`")
-    return message.split("`")[1] if message.count("`") >= 2 else ""
-
-
-def invalid_body(detail: str, field: str) -> Exception:
-    error = problem(422, detail)
-    error.type_ = VALIDATION_TYPE
-    error.extra = {"errors": [{"field": field, "source": "body", "message": detail}]}
-    return error

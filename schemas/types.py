@@ -24,7 +24,9 @@ FrontReportId = Annotated[str, Meta(pattern=r"^frp_[0-9a-f]{16}$", examples=["fr
 Name = Annotated[str, Meta(min_length=1, max_length=200)]
 ShortText = Annotated[str, Meta(min_length=1, max_length=500)]
 LongText = Annotated[str, Meta(min_length=1, max_length=4000)]
-Url = Annotated[str, Meta(pattern=r"^https?://[^\s]+$", max_length=2048)]
+# No whitespace or control characters, in the sense of both Python's `\s` (which msgspec uses)
+# and JSON Schema's (ECMA-262) one: Python's adds \x1c-\x1f and \x85, ECMA's adds \ufeff.
+Url = Annotated[str, Meta(pattern=r"^https?://[^\s\x00-\x20\x7f-\x9f\ufeff]+$", max_length=2048)]
 Count = Annotated[int, Meta(ge=0, le=10_000_000)]
 Sequence = Annotated[int, Meta(ge=1, le=10_000)]
 

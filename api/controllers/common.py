@@ -3,6 +3,7 @@
 from typing import Annotated, Any
 
 from litestar import Request, Response
+from litestar.datastructures import ResponseHeader
 from litestar.enums import MediaType
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
@@ -21,6 +22,23 @@ from schemas.vocab import TrackStatus
 # 503: the store stayed busy (PostgreSQL: no free connection in time).
 LIST_PROBLEMS = (400, 429, 503)
 GET_PROBLEMS = (400, 404, 429, 503)
+
+# Response headers, declared on the operations that send them (documentation only: the handlers
+# set them on each response).
+ETAG_HEADER = ResponseHeader(
+    name="ETag", documentation_only=True, required=True,
+    description="Strong entity tag of this version of the record: send it as If-None-Match to revalidate, "
+                "or as If-Match to correct or retract exactly this version.",
+)
+LOCATION_HEADER = ResponseHeader(
+    name="Location", documentation_only=True, required=True, description="The URL of the record written.",
+)
+LINK_HEADER = ResponseHeader(
+    name="Link", documentation_only=True, required=False,
+    description='Outside JSON, the next page as `<…>; rel="next"` (RFC 8288); absent on the last page.',
+)
+RECORD_HEADERS = [ETAG_HEADER]
+LIST_HEADERS = [LINK_HEADER]
 
 def slug_path(name: str, example: str) -> Any:
     """The path parameter of a reference collection; the example is a seeded record's id."""

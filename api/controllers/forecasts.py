@@ -14,7 +14,13 @@ from litestar.params import JSONBody, QueryParameter
 from api.controllers.common import TrackIdPath, json_response
 from api.forecasts import ForecastService
 from api.params import AsOf
-from api.problems import problem_responses
+from api.problems import (
+    AS_OF_IN_FUTURE,
+    INSUFFICIENT_DATA,
+    MODEL_SEPARATED,
+    VALIDATION,
+    problem_responses,
+)
 from api.timeouts import TIMEOUT_OPT
 from schemas.forecast import (
     BacktestReport,
@@ -41,7 +47,8 @@ class ForecastController(Controller):
     tags = ["forecasts"]
 
     @get("/tracks/{track_id:str}", operation_id="getTrackForecast",
-         responses=problem_responses(400, 404, 409, 422, 429, 503))
+         responses=problem_responses(400, 404, 409, 422, 429, 503,
+                                     types=(AS_OF_IN_FUTURE, INSUFFICIENT_DATA, MODEL_SEPARATED)))
     async def track_forecast(
         self, forecasts: NamedDependency[ForecastService], track_id: TrackIdPath, horizon: Horizons = None,
         as_of: AsOf = None,
@@ -56,7 +63,8 @@ class ForecastController(Controller):
         return json_response(await forecasts.forecast(track_id, as_of, horizon))
 
     @post("/scenarios", operation_id="runForecastScenario", status_code=200,
-          responses=problem_responses(400, 404, 409, 413, 415, 422, 429, 503))
+          responses=problem_responses(400, 404, 409, 413, 415, 422, 429, 503,
+                                      types=(VALIDATION, AS_OF_IN_FUTURE, INSUFFICIENT_DATA, MODEL_SEPARATED)))
     async def scenario(
         self, forecasts: NamedDependency[ForecastService], data: JSONBody[ScenarioRequest]
     ) -> Response[ScenarioResult]:
@@ -66,7 +74,7 @@ class ForecastController(Controller):
         return json_response(await forecasts.scenario(data))
 
     @get("/model", operation_id="getForecastModelCard", opt={TIMEOUT_OPT: "backtest"},
-         responses=problem_responses(400, 422, 429, 503))
+         responses=problem_responses(400, 422, 429, 503, types=(AS_OF_IN_FUTURE, INSUFFICIENT_DATA)))
     async def model(self, forecasts: NamedDependency[ForecastService], as_of: AsOf = None) -> Response[ModelCard]:
         """The model card of the model fitted on the records reported by `as_of` (default: today,
         UTC): specification, coefficients, fitted and excluded tracks, missing-data rules,
@@ -75,7 +83,7 @@ class ForecastController(Controller):
         return json_response(await forecasts.model_card(as_of))
 
     @get("/backtest", operation_id="getForecastBacktest", opt={TIMEOUT_OPT: "backtest"},
-         responses=problem_responses(400, 422, 429, 503))
+         responses=problem_responses(400, 422, 429, 503, types=(INSUFFICIENT_DATA,)))
     async def backtest(self, forecasts: NamedDependency[ForecastService]) -> Response[BacktestReport]:
         """Rolling monthly-origin backtest over the records reported by today, against a base-rate
         and a Kaplan–Meier baseline, with bootstrap intervals. Cached per data fingerprint: the

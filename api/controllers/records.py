@@ -18,8 +18,10 @@ from api.collections import (
 )
 from api.controllers.common import (
     GET_PROBLEMS,
+    LIST_HEADERS,
     LIST_PROBLEMS,
     NOT_MODIFIED,
+    RECORD_HEADERS,
     ActorIdPath,
     ExchangeIdPath,
     FrontIdPath,
@@ -99,7 +101,7 @@ class ActorController(write_operations(ACTORS)):
     path = "/v1/actors"
     tags = ["reference"]
 
-    @get("/", operation_id="listActors", responses=problem_responses(*LIST_PROBLEMS))
+    @get("/", operation_id="listActors", responses=problem_responses(*LIST_PROBLEMS), response_headers=LIST_HEADERS)
     async def list_actors(
         self, request: Request_, reads: NamedDependency[ReadService],
         kind: Annotated[ActorKind | None, QueryParameter(description="Only actors of this kind.")] = None,
@@ -109,7 +111,7 @@ class ActorController(write_operations(ACTORS)):
         """States, people, organisations and media named by the records, by id."""
         return await list_response(reads, request, ListQuery(ACTORS, limit, equals=filters(kind=kind)), cursor, export_format, all_)
 
-    @get("/{actor_id:str}", operation_id="getActor", responses={**problem_responses(*GET_PROBLEMS), **NOT_MODIFIED})
+    @get("/{actor_id:str}", operation_id="getActor", responses={**problem_responses(*GET_PROBLEMS), **NOT_MODIFIED}, response_headers=RECORD_HEADERS)
     async def get_actor(self, reads: NamedDependency[ReadService], actor_id: ActorIdPath, if_none_match: IfNoneMatch = None) -> Response[Actor]:
         """One actor."""
         return record_response(await reads.one(ACTORS, actor_id), if_none_match)
@@ -119,7 +121,7 @@ class SourceController(write_operations(SOURCES)):
     path = "/v1/sources"
     tags = ["reference"]
 
-    @get("/", operation_id="listSources", responses=problem_responses(*LIST_PROBLEMS))
+    @get("/", operation_id="listSources", responses=problem_responses(*LIST_PROBLEMS), response_headers=LIST_HEADERS)
     async def list_sources(
         self, request: Request_, reads: NamedDependency[ReadService], from_: DateFrom = None, to: DateTo = None,
         as_of: AsOf = None, limit: Limit = 50, cursor: Cursor = None,
@@ -128,7 +130,7 @@ class SourceController(write_operations(SOURCES)):
         """Publications cited by the records, by id; `from`, `to` and `as_of` read `published_on`."""
         return await list_response(reads, request, dated_query(SOURCES, limit, from_, to, as_of=as_of), cursor, export_format, all_)
 
-    @get("/{source_id:str}", operation_id="getSource", responses={**problem_responses(*GET_PROBLEMS), **NOT_MODIFIED})
+    @get("/{source_id:str}", operation_id="getSource", responses={**problem_responses(*GET_PROBLEMS), **NOT_MODIFIED}, response_headers=RECORD_HEADERS)
     async def get_source(self, reads: NamedDependency[ReadService], source_id: SourceIdPath, if_none_match: IfNoneMatch = None) -> Response[Source]:
         """One source."""
         return record_response(await reads.one(SOURCES, source_id), if_none_match)
@@ -138,7 +140,7 @@ class FrontController(write_operations(FRONTS)):
     path = "/v1/fronts"
     tags = ["fronts"]
 
-    @get("/", operation_id="listFronts", responses=problem_responses(*LIST_PROBLEMS))
+    @get("/", operation_id="listFronts", responses=problem_responses(*LIST_PROBLEMS), response_headers=LIST_HEADERS)
     async def list_fronts(
         self, request: Request_, reads: NamedDependency[ReadService], limit: Limit = 50, cursor: Cursor = None,
         export_format: Format = None, all_: Everything = False,
@@ -146,7 +148,7 @@ class FrontController(write_operations(FRONTS)):
         """Front-line axes, by id."""
         return await list_response(reads, request, ListQuery(FRONTS, limit), cursor, export_format, all_)
 
-    @get("/{front_id:str}", operation_id="getFront", responses={**problem_responses(*GET_PROBLEMS), **NOT_MODIFIED})
+    @get("/{front_id:str}", operation_id="getFront", responses={**problem_responses(*GET_PROBLEMS), **NOT_MODIFIED}, response_headers=RECORD_HEADERS)
     async def get_front(self, reads: NamedDependency[ReadService], front_id: FrontIdPath, if_none_match: IfNoneMatch = None) -> Response[Front]:
         """One front."""
         return record_response(await reads.one(FRONTS, front_id), if_none_match)
@@ -166,7 +168,7 @@ class FrontReportController(write_operations(FRONT_REPORTS)):
     path = "/v1/front-reports"
     tags = ["fronts"]
 
-    @get("/", operation_id="listFrontReports", responses=problem_responses(*LIST_PROBLEMS))
+    @get("/", operation_id="listFrontReports", responses=problem_responses(*LIST_PROBLEMS), response_headers=LIST_HEADERS)
     async def list_front_reports(
         self, request: Request_, reads: NamedDependency[ReadService], front: FrontFilter = None,
         status: Annotated[FrontStatus | None, QueryParameter(description="Only reports with this status.")] = None,
@@ -177,7 +179,7 @@ class FrontReportController(write_operations(FRONT_REPORTS)):
         query = dated_query(FRONT_REPORTS, limit, from_, to, as_of=as_of, equals=filters(front_id=front, status=status))
         return await list_response(reads, request, query, cursor, export_format, all_)
 
-    @get("/{front_report_id:str}", operation_id="getFrontReport", responses={**problem_responses(*GET_PROBLEMS), **NOT_MODIFIED})
+    @get("/{front_report_id:str}", operation_id="getFrontReport", responses={**problem_responses(*GET_PROBLEMS), **NOT_MODIFIED}, response_headers=RECORD_HEADERS)
     async def get_front_report(
         self, reads: NamedDependency[ReadService], front_report_id: FrontReportIdPath, if_none_match: IfNoneMatch = None) -> Response[FrontReport]:
         """One front report."""
@@ -188,7 +190,7 @@ class TrackController(write_operations(TRACKS)):
     path = "/v1/tracks"
     tags = ["negotiations"]
 
-    @get("/", operation_id="listTracks", responses=problem_responses(*LIST_PROBLEMS))
+    @get("/", operation_id="listTracks", responses=problem_responses(*LIST_PROBLEMS), response_headers=LIST_HEADERS)
     async def list_tracks(
         self, request: Request_, reads: NamedDependency[ReadService], actor: ActorFilter = None,
         status: Annotated[TrackStatus | None, QueryParameter(description="Only tracks with this derived status.")] = None,
@@ -201,7 +203,7 @@ class TrackController(write_operations(TRACKS)):
         query = ListQuery(TRACKS, limit, equals=filters(status=coverage), actor=actor, as_of=as_of)
         return await list_response(reads, request, query, cursor, export_format, all_, track_status=status)
 
-    @get("/{track_id:str}", operation_id="getTrack", responses={**problem_responses(*GET_PROBLEMS), **NOT_MODIFIED})
+    @get("/{track_id:str}", operation_id="getTrack", responses={**problem_responses(*GET_PROBLEMS), **NOT_MODIFIED}, response_headers=RECORD_HEADERS)
     async def get_track(self, reads: NamedDependency[ReadService], track_id: TrackIdPath, if_none_match: IfNoneMatch = None, as_of: AsOf = None) -> Response[Track]:
         """One track, with status derived as of `as_of` (default: today)."""
         return record_response(await reads.one(TRACKS, track_id, as_of), if_none_match)
@@ -211,7 +213,7 @@ class RoundController(write_operations(ROUNDS)):
     path = "/v1/rounds"
     tags = ["negotiations"]
 
-    @get("/", operation_id="listRounds", responses=problem_responses(*LIST_PROBLEMS))
+    @get("/", operation_id="listRounds", responses=problem_responses(*LIST_PROBLEMS), response_headers=LIST_HEADERS)
     async def list_rounds(
         self, request: Request_, reads: NamedDependency[ReadService], track: TrackFilter = None, actor: ActorFilter = None,
         outcome: Annotated[Outcome | None, QueryParameter(description="Only rounds with this outcome.")] = None,
@@ -223,7 +225,7 @@ class RoundController(write_operations(ROUNDS)):
                             equals=filters(track_id=track, outcome=outcome))
         return await list_response(reads, request, query, cursor, export_format, all_)
 
-    @get("/{round_id:str}", operation_id="getRound", responses={**problem_responses(*GET_PROBLEMS), **NOT_MODIFIED})
+    @get("/{round_id:str}", operation_id="getRound", responses={**problem_responses(*GET_PROBLEMS), **NOT_MODIFIED}, response_headers=RECORD_HEADERS)
     async def get_round(self, reads: NamedDependency[ReadService], round_id: RoundIdPath, if_none_match: IfNoneMatch = None) -> Response[Round]:
         """One round."""
         return record_response(await reads.one(ROUNDS, round_id), if_none_match)
@@ -233,7 +235,7 @@ class ExchangeController(write_operations(EXCHANGES)):
     path = "/v1/exchanges"
     tags = ["negotiations"]
 
-    @get("/", operation_id="listExchanges", responses=problem_responses(*LIST_PROBLEMS))
+    @get("/", operation_id="listExchanges", responses=problem_responses(*LIST_PROBLEMS), response_headers=LIST_HEADERS)
     async def list_exchanges(
         self, request: Request_, reads: NamedDependency[ReadService], track: TrackFilter = None, actor: ActorFilter = None,
         kind: Annotated[ExchangeKind | None, QueryParameter(description="Only exchanges of this kind.")] = None,
@@ -246,7 +248,7 @@ class ExchangeController(write_operations(EXCHANGES)):
                             equals=filters(track_id=track, kind=kind, status=status))
         return await list_response(reads, request, query, cursor, export_format, all_)
 
-    @get("/{exchange_id:str}", operation_id="getExchange", responses={**problem_responses(*GET_PROBLEMS), **NOT_MODIFIED})
+    @get("/{exchange_id:str}", operation_id="getExchange", responses={**problem_responses(*GET_PROBLEMS), **NOT_MODIFIED}, response_headers=RECORD_HEADERS)
     async def get_exchange(
         self, reads: NamedDependency[ReadService], exchange_id: ExchangeIdPath, if_none_match: IfNoneMatch = None) -> Response[Exchange]:
         """One exchange."""
@@ -257,7 +259,7 @@ class StatementController(write_operations(STATEMENTS)):
     path = "/v1/statements"
     tags = ["negotiations"]
 
-    @get("/", operation_id="listStatements", responses=problem_responses(*LIST_PROBLEMS))
+    @get("/", operation_id="listStatements", responses=problem_responses(*LIST_PROBLEMS), response_headers=LIST_HEADERS)
     async def list_statements(
         self, request: Request_, reads: NamedDependency[ReadService], track: TrackFilter = None, actor: ActorFilter = None,
         kind: Annotated[StatementKind | None, QueryParameter(description="Only statements of this kind.")] = None,
@@ -269,7 +271,7 @@ class StatementController(write_operations(STATEMENTS)):
                             equals=filters(track_id=track, kind=kind))
         return await list_response(reads, request, query, cursor, export_format, all_)
 
-    @get("/{statement_id:str}", operation_id="getStatement", responses={**problem_responses(*GET_PROBLEMS), **NOT_MODIFIED})
+    @get("/{statement_id:str}", operation_id="getStatement", responses={**problem_responses(*GET_PROBLEMS), **NOT_MODIFIED}, response_headers=RECORD_HEADERS)
     async def get_statement(
         self, reads: NamedDependency[ReadService], statement_id: StatementIdPath, if_none_match: IfNoneMatch = None) -> Response[Statement]:
         """One statement."""

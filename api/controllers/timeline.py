@@ -6,7 +6,7 @@ from litestar import Request, Response, get
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
-from api.controllers.common import LIST_PROBLEMS, list_response
+from api.controllers.common import LIST_HEADERS, LIST_PROBLEMS, list_response
 from api.controllers.records import dated_query, filters
 from api.params import (
     ActorFilter,
@@ -26,7 +26,7 @@ from schemas.pages import TimelinePage
 from schemas.vocab import EventKind
 
 
-@get("/v1/timeline", operation_id="getTimeline", tags=["timeline"], responses=problem_responses(*LIST_PROBLEMS))
+@get("/v1/timeline", operation_id="getTimeline", tags=["timeline"], responses=problem_responses(*LIST_PROBLEMS), response_headers=LIST_HEADERS)
 async def timeline(
     request: Request[Any, Any, Any], reads: NamedDependency[ReadService], track: TrackFilter = None, front: FrontFilter = None,
     actor: ActorFilter = None,

@@ -42,10 +42,10 @@ def test_every_format_reads_back_with_every_record(client: Client, collection: s
     assert column.to_list() == ids
 
 
-def test_csv_columns_follow_the_schema_and_join_lists(client: Client) -> None:
+def test_csv_columns_follow_the_schema_and_write_lists_as_json(client: Client) -> None:
     table = read("csv", client.get("/v1/rounds?track=istanbul-talks&format=csv").content)
     round_two = table.filter(pl.col("sequence") == "2").row(0, named=True)
-    assert round_two["sources"] == "brief-2026-06-07;kyiv-independent-2026-06-07"
+    assert round_two["sources"] == '["brief-2026-06-07","kyiv-independent-2026-06-07"]'
     assert round_two["outcome"] == "partial" and round_two["date"] == "2026-06-02"
     assert table.columns[:3] == ["date", "date_precision", "reported_at"]
 
