@@ -8,6 +8,7 @@ a process remembers what it has logged so repeated answers cost no write.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import Final
 
@@ -33,28 +34,31 @@ class ForecastLog:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._logged: set[tuple[str, str, str, int]] = set()
+        # Concurrent requests for one answer: the first writes it, the others then find it logged.
+        self._lock = asyncio.Lock()
 
     async def record(self, body: bytes) -> None:
         """Log each horizon of a `Forecast` answer not logged yet."""
         forecast = _decode(body)
-        served_at = dt.datetime.now(dt.UTC).isoformat()
-        rows = [
-            (forecast.track, forecast.as_of.isoformat(), forecast.model_id, h.weeks, h.probability,
-             h.window_start.isoformat(), h.window_end.isoformat(), served_at)
-            for h in forecast.horizons
-            if (forecast.track, forecast.as_of.isoformat(), forecast.model_id, h.weeks) not in self._logged
-        ]  # fmt: skip
-        if not rows:
-            return
+        async with self._lock:
+            served_at = dt.datetime.now(dt.UTC).isoformat()
+            rows = [
+                (forecast.track, forecast.as_of.isoformat(), forecast.model_id, h.weeks, h.probability,
+                 h.window_start.isoformat(), h.window_end.isoformat(), served_at)
+                for h in forecast.horizons
+                if (forecast.track, forecast.as_of.isoformat(), forecast.model_id, h.weeks) not in self._logged
+            ]  # fmt: skip
+            if not rows:
+                return
 
-        async def attempt() -> None:
-            async with self.store.connection() as conn, write_transaction(conn):
-                await conn.executemany(INSERT, rows)
+            async def attempt() -> None:
+                async with self.store.connection() as conn, write_transaction(conn):
+                    await conn.executemany(INSERT, rows)
 
-        await retrying(attempt)
-        if len(self._logged) > _REMEMBERED:
-            self._logged.clear()
-        self._logged.update((t, a, m, h) for t, a, m, h, *_ in rows)
+            await retrying(attempt)
+            if len(self._logged) > _REMEMBERED:
+                self._logged.clear()
+            self._logged.update((t, a, m, h) for t, a, m, h, *_ in rows)
 
     async def entries(self) -> list[LoggedForecast]:
         """Every logged forecast, in a stable order."""

@@ -48,7 +48,7 @@ def reliability_svg(
         if s.population == population
     }
     with _LOCK, matplotlib.rc_context(_RC):
-        figure = Figure(figsize=(2.6 * len(hs), 2.9))
+        figure = Figure(figsize=(2.6 * len(hs), 3.1), layout="constrained")
         axes = figure.subplots(1, len(hs), sharey=True, squeeze=False)[0]
         for ax, h in zip(axes, hs, strict=True):
             ax.plot([0, 1], [0, 1], color="0.75", linewidth=0.8, linestyle=":")
@@ -66,8 +66,7 @@ def reliability_svg(
                 ax.plot(xs, ys, color=colour, linewidth=1.0, alpha=0.8, marker="o", markersize=3, label=tag)
                 ax.scatter(xs, ys, s=sizes, color=colour, alpha=0.45, edgecolors="none")
             n, events, _ = counts.get(("served", h), (0, 0, None))
-            ax.set_title(f"H = {h} weeks\n{n} forecasts, {events} with a round\n(point area: forecasts in the bin)",
-                         fontsize=8)
+            ax.set_title(f"H = {h} weeks\n{n} forecasts, {events} with a round", fontsize=8)
             ax.set_xlim(0, 1)
             ax.set_ylim(0, 1)
             ax.set_xlabel("mean forecast")
@@ -76,7 +75,7 @@ def reliability_svg(
         axes[0].set_ylabel("observed share with a round")
         figure.suptitle(
             f"Reliability, {population.value} tracks, origins {report.first_origin} – {report.last_origin} "
-            f"(run {report.run.run_id})",
+            f"(run {report.run.run_id}); point area: forecasts in the bin",
             fontsize=9,
         )
         return _svg(figure)
@@ -89,7 +88,7 @@ def path_svg(forecast: Forecast) -> bytes:
 
     weeks = [h.weeks for h in forecast.horizons]
     with _LOCK, matplotlib.rc_context(_RC):
-        figure = Figure(figsize=(6.4, 3.4))
+        figure = Figure(figsize=(6.4, 3.4), layout="constrained")
         ax = figure.subplots()
         ax.fill_between(
             weeks, [h.p10 for h in forecast.horizons], [h.p90 for h in forecast.horizons],

@@ -102,7 +102,11 @@ class HorizonProbability(Struct, kw_only=True):
     window_start: Annotated[dt.date, Meta(description="Monday of the first forecast week.")]
     window_end: Annotated[dt.date, Meta(description="Sunday of the last forecast week.")]
     probability: Annotated[
-        Probability, Meta(description="The served forecaster's predictive mean over its draws.")
+        Probability,
+        Meta(
+            description="The served forecaster's probability: its predictive mean over its draws (for "
+            "`recent_rate`, the rule itself)."
+        ),
     ]
     p10: Probability
     p50: Probability
