@@ -22,8 +22,10 @@ from forecasting.evaluation import (
     evaluate,
     month_ends,
 )
+from forecasting.features import history_index
 from forecasting.frames import week_end, week_of
 from forecasting.synthetic import Records, monday, round_on, track
+from forecasting.track_record import LoggedForecast, score_log
 from schemas.forecast import BacktestReport, Estimate, HypotheticalStatement, Population
 from schemas.vocab import Coverage, StatementKind
 from seeds.brief import brief_records
@@ -190,6 +192,7 @@ def test_real_history_backtest_censors_the_gap_and_the_served_forecast_holds_its
         f = forecast_track(frames, t.id, cutoff)  # type: ignore[arg-type]
         assert f.low_coverage == (t.coverage == Coverage.MILESTONES)
         assert "horizon_beyond_observation" in f.flags  # nothing is observed after June 2026
+    assert "gap_spans_unobserved_weeks" in forecast_track(frames, "minsk-tcg", cutoff).flags  # type: ignore[arg-type]
 
     # No rejection on a fitted track before 2023: in 2018 the term cannot be estimated, and the
     # scenario says so instead of reporting a silent zero.
@@ -197,3 +200,25 @@ def test_real_history_backtest_censors_the_gap_and_the_served_forecast_holds_its
     res = run_scenario(frames, "minsk-tcg", dt.date(2018, 6, 30), [kremlin], [4])  # type: ignore[arg-type]
     assert res.differences[0].difference == 0.0
     assert "not estimated, so no effect: rejections" in res.with_events.flags
+
+
+def test_the_log_is_scored_only_where_its_window_was_observed_and_over(history: Records) -> None:
+    frames = history.frames()
+    assert frames.data_cutoff is not None
+    as_of = dt.date(2017, 3, 1)  # a Wednesday; its forecast window starts Monday 6 March
+    served = forecast_track(frames, "alpha", as_of, [4]).horizons[0]
+    entries = [
+        LoggedForecast("alpha", as_of, "m", 4, served.probability, as_of),  # prospective
+        LoggedForecast("alpha", as_of, "m", 2, 0.5, dt.date(2026, 1, 1)),  # served long after
+        LoggedForecast("alpha", frames.data_cutoff, "m", 4, 0.5, frames.data_cutoff),  # not over yet
+        LoggedForecast("milestone-talks", as_of, "m", 4, 0.5, as_of),  # milestones: never observed
+    ]
+    record = score_log(frames, entries, frames.data_cutoff)
+    assert (record.logged, record.resolved, record.pending, record.unobservable, record.prospective) == (4, 2, 1, 1, 1)
+    (prospective,) = record.prospective_horizons
+    c = week_of(as_of)
+    weeks = history_index(frames).tracks["alpha"].round_weeks
+    y = float(((weeks > c) & (weeks <= c + 4)).any())
+    assert prospective.horizon == 4 and prospective.events == y
+    assert prospective.brier == pytest.approx((served.probability - y) ** 2)
+    assert prospective.brier_recent_rate == pytest.approx((served.recent_rate_rule - y) ** 2)
