@@ -277,6 +277,29 @@ def backtest_command() -> None:
     print_renderables(render_backtest(body))
 
 
+FIGURES_DIR = Path(__file__).resolve().parent.parent / "docs" / "figures"
+
+
+@main.command("figures")
+@click.option("--output", type=click.Path(file_okay=False, path_type=Path), default=FIGURES_DIR, show_default=True)
+@click.option("--track", default="istanbul-talks", show_default=True, help="The track whose forecast path is drawn.")
+@click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), default="2026-06-07", show_default=True)
+def figures_command(output: Path, track: str, as_of: datetime) -> None:
+    """Write the README's figures: the backtest's reliability diagrams and a forecast path, as SVG
+    (what GET /v1/forecasts/backtest/reliability.svg and …/tracks/TRACK/path.svg answer)."""
+    from schemas.forecast import Population
+
+    output.mkdir(parents=True, exist_ok=True)
+    figures = {
+        "reliability-live.svg": lambda service: service.reliability_svg(Population.LIVE),
+        "reliability-all.svg": lambda service: service.reliability_svg(Population.ALL),
+        f"path-{track}-{as_of.date().isoformat()}.svg": lambda service: service.path_svg(track, as_of.date()),
+    }
+    for name, call in figures.items():
+        (output / name).write_bytes(forecast_answer(call))
+        click.echo(f"wrote {output / name}")
+
+
 def forecast_answer(call: Callable[[ForecastService], Awaitable[bytes]]) -> bytes:
     """The answer, or the API's problem detail as the command's error."""
     from litestar.plugins.problem_details import ProblemDetailsException

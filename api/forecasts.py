@@ -10,14 +10,17 @@ Reads from the store are awaited on the event loop; model fits and the backtest 
 a few) run in worker threads, so other requests are served meanwhile.
 
 Each answer is the JSON the API serves; the CLI decodes the same bytes to print its tables, so
-both show the same numbers.
+both show the same numbers. Every distinct forecast served is appended to the forecast log
+(`api.forecast_log`) before it is answered, so the track record covers every answer given.
+
+Only held rounds are rounds (announced and cancelled ones never reach the forecaster), and the
+weeks each track was observed come from `windows_from_tracks`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -28,23 +31,35 @@ from litestar.exceptions import ValidationException
 from litestar.plugins.problem_details import ProblemDetailsException
 
 from api.db import Connection, Store, read_transaction
+from api.forecast_log import ForecastLog
 from api.problems import AS_OF_IN_FUTURE, INSUFFICIENT_DATA, MODEL_SEPARATED, from_validation, problem
 from forecasting import (
     ForecastError,
     HistoryFrames,
     InvalidHorizonError,
+    ObservationWindow,
     SeparationError,
     UnknownTrackError,
     backtest,
     build_frames,
+    forecast_path,
     forecast_track,
     model_card,
     run_scenario,
 )
-from forecasting.card import cached_backtest
+from forecasting.track_record import score_log
 from schemas import records as r
-from schemas.forecast import DEFAULT_HORIZONS, BacktestReport, Forecast, ScenarioRequest
+from schemas.forecast import (
+    DEFAULT_HORIZONS,
+    BacktestReport,
+    Forecast,
+    ForecasterKind,
+    Population,
+    ScenarioRequest,
+)
 from schemas.types import Slug
+from seeds.brief import BRIEF_DAY
+from seeds.history import TRACKS as HISTORY_TRACKS
 
 OnOrigin = Callable[[int, int], None]
 
@@ -80,7 +95,9 @@ class Snapshot:
 
     revision: int
     frames: HistoryFrames
-    results: OrderedDict[tuple[object, ...], asyncio.Future[bytes | ForecastError]] = field(default_factory=OrderedDict)
+    results: OrderedDict[tuple[object, ...], asyncio.Future[bytes | ForecastError]] = field(
+        default_factory=OrderedDict
+    )
 
 
 async def latest_revision(conn: Connection) -> int:
@@ -90,22 +107,58 @@ async def latest_revision(conn: Connection) -> int:
     return int(row[0])
 
 
+# Provisional observation windows, until tracks carry their own `coverage_periods`: the history
+# files observed their tracks from 2014 to the end of 2024; the 7 June 2026 brief observed the
+# week it covers of the track it names; nothing else was observed.
+HISTORY_WINDOW = (dt.date(2014, 1, 1), dt.date(2024, 12, 31))
+BRIEF_WINDOWS = {"istanbul-talks": (BRIEF_DAY - dt.timedelta(days=6), BRIEF_DAY)}
+
+
+def windows_from_tracks(tracks: Sequence[Any]) -> list[ObservationWindow]:
+    """The observation windows of the stored tracks: their `coverage_periods` where they have
+    them, else the provisional table above. The one place the forecaster learns what was observed."""
+    windows: list[ObservationWindow] = []
+    for track in tracks:
+        coverage = str(getattr(track.coverage, "value", track.coverage))
+        periods = getattr(track, "coverage_periods", None)
+        if periods:
+            windows.extend(
+                ObservationWindow(track.id, p.start, p.end, str(getattr(p.coverage, "value", p.coverage)), p.basis or "")
+                for p in periods
+            )
+            continue
+        if track.id in HISTORY_TRACKS:
+            windows.append(ObservationWindow(track.id, *HISTORY_WINDOW, coverage, "the 2014–2024 history files"))
+        if track.id in BRIEF_WINDOWS:
+            windows.append(ObservationWindow(track.id, *BRIEF_WINDOWS[track.id], coverage, "the 7 June 2026 brief"))
+    return windows
+
+
+def held_rounds(rounds: Sequence[Any]) -> list[Any]:
+    """Only held rounds are rounds: announced and cancelled ones never reach the forecaster (a
+    round from before rounds had a status was held)."""
+    return [x for x in rounds if getattr(x, "status", "held") == "held"]
+
+
 def _frames(rows: list[tuple[Any, ...]]) -> HistoryFrames:
     records: dict[str, list[Any]] = {kind: [] for kind in _DECODERS}
     for kind, body in rows:
         records[kind].append(_DECODERS[kind].decode(body))
+    held = held_rounds(records["round"])
     # Every record goes in, whatever its reported_at: the forecaster fits on those reported
     # by the forecast's as_of only, so one set of frames serves every as_of.
     return build_frames(
-        records["track"], records["round"], records["exchange"], records["statement"], records["front_report"]
+        records["track"], held, records["exchange"], records["statement"], records["front_report"],
+        windows=windows_from_tracks(records["track"]),
     )
 
 
-def _encoded(compute: Callable[[], msgspec.Struct]) -> bytes | ForecastError:
+def _encoded(compute: Callable[[], msgspec.Struct | bytes]) -> bytes | ForecastError:
     try:
-        return _encode(compute())
+        answer = compute()
     except ForecastError as exc:
         return exc
+    return answer if isinstance(answer, bytes) else _encode(answer)
 
 
 def _sentence(exc: Exception) -> str:
@@ -136,8 +189,8 @@ class ForecastService:
         self.store = store
         self.today = today
         self._load_lock = asyncio.Lock()  # one rebuild at a time
-        self._backtest_lock = threading.Lock()  # the cold backtest runs once, not once per caller
         self._snapshot: Snapshot | None = None
+        self.log = ForecastLog(store)
 
     # --- the data ---------------------------------------------------------------------------
 
@@ -168,7 +221,7 @@ class ForecastService:
         return Snapshot(revision, await asyncio.to_thread(_frames, rows))
 
     async def _answer(
-        self, snap: Snapshot, key: tuple[object, ...], compute: Callable[[], msgspec.Struct],
+        self, snap: Snapshot, key: tuple[object, ...], compute: Callable[[], msgspec.Struct | bytes],
         horizon_source: str = "query",
     ) -> bytes:
         """`compute()` encoded, or its refusal as a problem; cached in the snapshot either way.
@@ -213,10 +266,42 @@ class ForecastService:
     # --- the answers ------------------------------------------------------------------------
 
     async def forecast(self, track_id: str, as_of: dt.date | None = None, horizons: Sequence[int] | None = None) -> bytes:
-        """`Forecast` JSON: P(the track holds its next round within H weeks), as of `as_of`."""
+        """`Forecast` JSON: P(the track holds its next round within H weeks), as of `as_of`;
+        logged before it is answered."""
         day, hs = self._as_of(as_of), self._horizons(horizons)
         snap = await self.snapshot()
-        return await self._answer(snap, ("forecast", track_id, day, hs), lambda: forecast_track(snap.frames, track_id, day, hs))
+        body = await self._answer(snap, ("forecast", track_id, day, hs), lambda: forecast_track(snap.frames, track_id, day, hs))
+        await self.log.record(body)
+        return body
+
+    async def path_svg(self, track_id: str, as_of: dt.date | None = None, weeks: int = 26) -> bytes:
+        """SVG of the forecast path: P(next round by week k) for k = 1..weeks, as of `as_of`."""
+        from forecasting.figures import path_svg
+
+        day = self._as_of(as_of)
+        snap = await self.snapshot()
+        return await self._answer(
+            snap, ("path.svg", track_id, day, weeks), lambda: path_svg(forecast_path(snap.frames, track_id, day, weeks))
+        )
+
+    async def reliability_svg(self, population: Population = Population.LIVE) -> bytes:
+        """SVG of the backtest's reliability diagrams (served forecast and the rule) per horizon."""
+        from forecasting.figures import reliability_svg
+
+        today = self.today()
+        snap = await self.snapshot()
+        return await self._answer(
+            snap, ("reliability.svg", today, population), lambda: reliability_svg(self._backtest(snap, today), population)
+        )
+
+    async def track_record(self) -> bytes:
+        """`TrackRecord` JSON: the forecast log scored against the rounds reported by today."""
+        today = self.today()
+        snap = await self.snapshot()
+        entries = await self.log.entries()
+        return await self._answer(
+            snap, ("track-record", today, len(entries)), lambda: score_log(snap.frames, entries, today)
+        )
 
     async def scenario(self, request: ScenarioRequest) -> bytes:
         """`ScenarioResult` JSON: the forecast with and without hypothetical events. Writes nothing."""
@@ -241,22 +326,18 @@ class ForecastService:
         """
         today = self.today()
         snap = await self.snapshot()
-
-        def run() -> BacktestReport:
-            frames = snap.frames
-            # A record reported after today (a typo, or a date still to come) must not stretch
-            # the backtest's origins into the future.
-            if frames.data_cutoff is not None and frames.data_cutoff > today:
-                frames = frames.known_by(today)
-            with self._backtest_lock:
-                return backtest(frames, on_origin=on_origin) if on_origin else cached_backtest(frames)
-
         if on_origin is not None:
             try:
-                return _encode(await asyncio.to_thread(run))
+                return _encode(await asyncio.to_thread(self._backtest, snap, today, on_origin))
             except ForecastError as exc:
                 raise as_problem(exc) from exc
-        return await self._answer(snap, ("backtest", today), run)
+        return await self._answer(snap, ("backtest", today), lambda: self._backtest(snap, today))
+
+    @staticmethod
+    def _backtest(snap: Snapshot, today: dt.date, on_origin: OnOrigin | None = None) -> BacktestReport:
+        # Scored as of today: a record reported after today (a typo, or a date still to come)
+        # must not resolve a forecast yet.
+        return backtest(snap.frames, as_of=today, on_origin=on_origin)
 
 
 # --- tables for the command line -------------------------------------------------------------
@@ -280,70 +361,97 @@ def render_forecast(body: bytes) -> list[Any]:
     head.add_column()
     head.add_row("track", f"{f.track} (coverage {f.coverage.value})")
     head.add_row("as of", f.as_of.isoformat())
-    head.add_row("model", f.model_id)
+    head.add_row("model", f"{f.model_id} (served: {f.forecaster})")
     last = f.last_round_on.isoformat() if f.last_round_on else "none dated"
     head.add_row("last round", f"{last} ({f.weeks_since_last_round} whole weeks before as_of's week)")
     head.add_row("rounds held", f"{f.rounds_held} (undated ones included)")
+    head.add_row("recent rate", f"{f.recent_round_weeks} of the last 26 weeks had a round: {_pct(f.recent_rate)} a week")
     head.add_row("data through", f.data_through.isoformat() if f.data_through else "–")
     if f.flags:
         head.add_row("flags", ", ".join(f.flags))
     probs = Table(title="P(next round within H weeks)", title_justify="left")
-    for name in ("H", "window", "P", "p10", "p50", "p90"):
+    for name in ("H", "window", "P", "p10", "p50", "p90", "rule", "unobserved"):
         probs.add_column(name, justify="left" if name == "window" else "right")
     for h in f.horizons:
         probs.add_row(
             str(h.weeks), f"{h.window_start.isoformat()} – {h.window_end.isoformat()}", _pct(h.probability),
-            _pct(h.p10), _pct(h.p50), _pct(h.p90),
+            _pct(h.p10), _pct(h.p50), _pct(h.p90), _pct(h.recent_rate_rule), f"{h.unobserved_weeks} wk",
         )
-    drivers = Table(title=f"Drivers (weekly log-odds; baseline {f.baseline_log_odds:+.2f})", title_justify="left")
-    for name in ("covariate", "value", "contribution"):
-        drivers.add_column(name, justify="left" if name == "covariate" else "right")
+    drivers = Table(title=f"Drivers (weekly log-odds; recent rate {f.baseline_log_odds:+.2f})", title_justify="left")
+    for name in ("term", "value", "contribution", "share of interval", "support"):
+        drivers.add_column(name, justify="left" if name == "term" else "right")
     for d in f.drivers:
-        value = "missing" if d.missing else _num(d.value, 3)
-        contribution = f"{d.contribution:+.3f}" if d.estimated else "not estimated"
-        drivers.add_row(d.label, value, contribution)
+        contribution = f"{d.contribution:+.3f}" if d.contribution is not None else "not estimated"
+        share = "–" if d.interval_share is None else f"{100 * d.interval_share:.0f}%"
+        drivers.add_row(d.label, _num(d.value, 3), contribution, share, "–" if d.support is None else str(d.support))
     return [head, probs, drivers]
 
 
 def render_backtest(body: bytes) -> list[Any]:
-    """`BacktestReport` JSON -> rich renderables: one table per variant."""
+    """`BacktestReport` JSON -> rich renderables: the comparison table per population, then the
+    served forecast's margins over the best baseline."""
     from rich.table import Table
     from rich.text import Text
 
     report = msgspec.json.decode(body, type=BacktestReport)
+    run = report.run
+    span = f"{report.first_origin} – {report.last_origin}" if report.first_origin else "none"
     out: list[Any] = [Text(
-        f"{report.model_version} backtest  ·  data through {report.data_cutoff.isoformat()}  ·  "
-        f"fingerprint {report.data_fingerprint[:16]}\n95% intervals from {report.bootstrap_replicates} bootstrap "
-        f"replicates over tracks  ·  took {report.elapsed_seconds:.1f} s"
+        f"{run.model_version} backtest  ·  run {run.run_id}  ·  data {run.data_fingerprint[:16]}  ·  "
+        f"commit {run.git_commit[:12]}\n{report.origins} origins ({span}), {report.skipped_origins} skipped  ·  "
+        f"tracks {', '.join(report.tracks)}  ·  scored as of {report.as_of}\n95% intervals from "
+        f"{report.bootstrap_replicates} bootstrap replicates over calendar-year blocks  ·  took "
+        f"{report.elapsed_seconds:.1f} s\nlive: {report.live_definition}"
     )]
-
-    def est(e: Any, digits: int = 3) -> str:
-        if e.value is None:
-            return "–"
-        ci = "" if e.ci_low is None or e.ci_high is None else f"\n[{e.ci_low:.2f}, {e.ci_high:.2f}]"
-        return f"{e.value:.{digits}f}{ci}"
-
-    rows: list[tuple[str, Callable[[Any], str]]] = [
-        ("forecasts", lambda m: str(m.forecasts)),
-        ("events", lambda m: str(m.events)),
-        ("Brier", lambda m: est(m.brier)),
-        ("skill vs B0", lambda m: est(m.brier_skill_b0)),
-        ("skill vs B1", lambda m: est(m.brier_skill_b1)),
-        ("log loss", lambda m: est(m.log_loss)),
-        ("AUC", lambda m: est(m.auc)),
-        ("calib. slope", lambda m: est(m.calibration_slope, 2)),
-    ]
-    for v in report.variants:
-        span = f", {v.first_origin.isoformat()} – {v.last_origin.isoformat()}" if v.first_origin and v.last_origin else ""
-        title = f"{v.variant.value}: {', '.join(v.tracks)}; {v.origins} origins{span}, {v.skipped_origins} skipped"
-        if not v.metrics:
-            out.append(Text(f"{title}\n  {v.note or 'nothing scored'}"))
+    for population in Population:
+        rows = [s for s in report.scores if s.population == population]
+        if not rows:
             continue
-        table = Table(title=title, title_justify="left", caption=v.note, show_lines=True)
-        table.add_column("")
-        for m in v.metrics:
-            table.add_column(f"H={m.horizon}", justify="right")
-        for name, cell in rows:
-            table.add_row(name, *(cell(m) for m in v.metrics))
+        table = Table(title=f"{population.value} tracks: Brier [95%] · Δ vs best baseline · log loss · AUC · "
+                            "calibration intercept / slope", title_justify="left", show_lines=False)
+        table.add_column("forecaster")
+        for h in report.horizons:
+            table.add_column(f"H={h}", justify="right")
+        names = list(dict.fromkeys(s.forecaster for s in rows))
+        cell = {(s.forecaster, s.horizon): s for s in rows}
+        counts = [cell.get((names[0], h)) for h in report.horizons]
+        table.add_row("forecasts / events", *("–" if c is None else f"{c.forecasts} / {c.events}" for c in counts))
+        for name in names:
+            values = []
+            for h in report.horizons:
+                s = cell.get((name, h))
+                if s is None or s.brier.value is None:
+                    values.append("–")
+                    continue
+                best = " (best)" if s.forecaster == s.best_baseline else ""
+                values.append(
+                    f"{s.brier.value:.4f}{best} {_ci(s.brier.ci_low, s.brier.ci_high, signed=False)}\n"
+                    f"Δ {_signed(s.brier_difference.value)} {_ci(s.brier_difference.ci_low, s.brier_difference.ci_high)}\n"
+                    f"{_num(s.log_loss.value, 3)} · {_num(s.auc, 3)} · {_signed(s.calibration_intercept, 2)} / "
+                    f"{_num(s.calibration_slope, 2)}"
+                )
+            style = "bold" if report.forecasters and any(
+                f.name == name and f.kind == ForecasterKind.SERVED for f in report.forecasters) else None
+            table.add_row(name, *values, style=style)
         out.append(table)
+    margins = Table(title="Served forecast against the best baseline (paired Brier difference)", title_justify="left")
+    for name in ("population", "H", "best baseline", "served", "baseline", "difference [95%]", "relative"):
+        margins.add_column(name, justify="left" if name in ("population", "best baseline") else "right")
+    for m in report.margins:
+        margins.add_row(
+            m.population.value, str(m.horizon), m.best_baseline, f"{m.brier_served:.4f}", f"{m.brier_baseline:.4f}",
+            f"{_signed(m.difference.value)} {_ci(m.difference.ci_low, m.difference.ci_high)}", f"{100 * m.relative:+.1f}%",
+        )
+    out.append(margins)
+    out.append(Text("served at the origins: " + ", ".join(f"{c.forecaster} {c.origins}" for c in report.served_choices)))
     return out
+
+
+def _signed(x: float | None, digits: int = 4) -> str:
+    return "–" if x is None else f"{x:+.{digits}f}"
+
+
+def _ci(low: float | None, high: float | None, *, signed: bool = True) -> str:
+    if low is None or high is None:
+        return ""
+    return f"[{low:+.4f}, {high:+.4f}]" if signed else f"[{low:.4f}, {high:.4f}]"

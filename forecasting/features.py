@@ -4,6 +4,12 @@ Time is counted in ISO weeks (see `forecasting.frames`). A track enters the risk
 after a round and leaves it in the week its next round starts (outcome 1); the open gap after
 its last round is censored at the last complete week of the training window.
 
+Only observed weeks count: a week is observed when it lies wholly inside one of the track's
+observation windows whose coverage is fitted (complete or partial). A spell is censored at the
+last observed week before an unobserved one, because a round could have happened unseen in the
+gap, so its "weeks since the last round" cannot be carried across it; after the gap the track
+re-enters the risk set only from a round on an observed day.
+
 Every covariate of week w is built from records that had happened *and* been reported before
 week w started: a record first counts in the week after max(week of its date, week of its
 `reported_at`). The duration terms are the exception by construction: they measure the gap from
@@ -16,6 +22,7 @@ All the arithmetic is numpy over small per-track arrays; the frames are read onc
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import threading
 import weakref
 from collections.abc import Iterable, Sequence
@@ -32,14 +39,21 @@ from forecasting.frames import (
     day_number,
     last_complete_week,
 )
+from schemas.vocab import Coverage
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
 
 DECAY_HALF_LIFE_WEEKS: Final = 4.0
 LONG_GAP_WEEKS: Final = 52
+# The recent-rate covariate (and the recent-rate rule baseline) count round weeks in this many
+# weeks before the week forecast: rate = (count + 0.5) / (RECENT_WEEKS + 1).
+RECENT_WEEKS: Final = 26
 # A sentinel "never" for event days; far beyond any real date yet still exact in int64 and float.
 NEVER: Final = 10**9
+# Complete and partial weeks are fitted; milestones windows record too few of their rounds to
+# say anything about gaps between them.
+FITTED_COVERAGES: Final = frozenset({Coverage.COMPLETE.value, Coverage.PARTIAL.value})
 
 
 @dataclass(frozen=True)
@@ -53,6 +67,11 @@ class CovariateSpec:
 
 COVARIATES: Final[tuple[CovariateSpec, ...]] = (
     CovariateSpec("log_weeks_since_round", "log(1 + weeks since the last round)", penalised=False),
+    CovariateSpec(
+        "recent_rate_logit",
+        f"logit of the recent rate, (weeks with a round in the last {RECENT_WEEKS} + 0.5) / {RECENT_WEEKS + 1}",
+        penalised=False,
+    ),
     CovariateSpec("years_since_round", "weeks since the last round / 52", penalised=False),
     CovariateSpec("gap_over_52_weeks", "gap longer than 52 weeks (0/1)", penalised=True),
     CovariateSpec("log_rounds_held", "log(1 + rounds held so far)", penalised=True),
@@ -129,11 +148,85 @@ class EventTable:
 
 
 @dataclass(frozen=True)
+class Observation:
+    """A track's observation windows as inclusive day ranges, each with its coverage."""
+
+    start: IntArray
+    end: IntArray  # NEVER: still observed
+    coverage: tuple[str, ...]
+
+    @staticmethod
+    def everywhere(coverage: str) -> Observation:
+        return Observation(np.array([-NEVER], np.int64), np.array([NEVER], np.int64), (coverage,))
+
+    def weeks(self, coverages: frozenset[str]) -> ObservedWeeks:
+        """The weeks wholly inside windows of these coverages, as runs of consecutive weeks."""
+        keep = [i for i, c in enumerate(self.coverage) if c in coverages]
+        order = sorted(keep, key=lambda i: int(self.start[i]))
+        merged: list[list[int]] = []
+        for i in order:
+            a, b = int(self.start[i]), int(self.end[i])
+            # Adjacent windows (one ends the day before the next starts) observe the week between.
+            if merged and a <= merged[-1][1] + 1:
+                merged[-1][1] = max(merged[-1][1], b)
+            else:
+                merged.append([a, b])
+        # Week w runs from day 7w + 4 (Monday) to 7w + 10 (Sunday).
+        lo = [-((4 - a) // 7) for a, _ in merged]  # ceil((a - 4) / 7)
+        hi = [(b - 10) // 7 for _, b in merged]
+        runs = [(x, y) for x, y in zip(lo, hi, strict=True) if x <= y]
+        days = [(a, b) for a, b in merged]
+        return ObservedWeeks(
+            np.array([r[0] for r in runs], np.int64),
+            np.array([r[1] for r in runs], np.int64),
+            np.array([d[0] for d in days], np.int64),
+            np.array([d[1] for d in days], np.int64),
+        )
+
+
+def _inside(first: IntArray, last: IntArray, values: IntArray) -> NDArray[np.bool_]:
+    """Whether each value lies in one of the sorted, disjoint inclusive ranges [first, last]."""
+    i = np.searchsorted(first, values, side="right") - 1
+    ok = i >= 0
+    out = np.zeros(values.shape, bool)
+    out[ok] = values[ok] <= last[i[ok]]
+    return out
+
+
+@dataclass(frozen=True)
+class ObservedWeeks:
+    """Runs of observed weeks (inclusive week numbers) and the observed days they came from."""
+
+    first: IntArray
+    last: IntArray
+    day_first: IntArray
+    day_last: IntArray
+
+    def contains(self, weeks: IntArray) -> NDArray[np.bool_]:
+        return _inside(self.first, self.last, weeks)
+
+    def on_day(self, days: IntArray) -> NDArray[np.bool_]:
+        return _inside(self.day_first, self.day_last, days)
+
+    def through(self, week: int) -> int:
+        """The last week of the run of observed weeks that starts at `week` (week − 1 if none)."""
+        i = int(np.searchsorted(self.first, week, side="right")) - 1
+        if i < 0 or week > int(self.last[i]):
+            return week - 1
+        return int(self.last[i])
+
+    def all_observed(self, first: int, last: int) -> bool:
+        """Every week from `first` to `last` (inclusive) observed; True for an empty range."""
+        return last < first or self.through(first) >= last
+
+
+@dataclass(frozen=True)
 class TrackEvents:
     """One track's records reduced to what the covariates read."""
 
     track: str
     coverage: str
+    observation: Observation
     # Dated rounds (on exchange-round tracks, executed exchanges too); value = agreed to meet
     # again: 1, 0 or NaN for unknown.
     rounds: EventTable
@@ -156,6 +249,7 @@ class TrackEvents:
         return TrackEvents(
             track=self.track,
             coverage=self.coverage,
+            observation=self.observation,
             rounds=self.rounds.by(t),
             undated_rounds=self.undated_rounds.by(t),
             exchanges_executed=self.exchanges_executed.by(t),
@@ -170,6 +264,15 @@ class TrackEvents:
     @property
     def round_weeks(self) -> IntArray:
         return np.unique(self.rounds.week)
+
+    def observed(self, coverages: frozenset[str] = FITTED_COVERAGES) -> ObservedWeeks:
+        return self.observation.weeks(coverages)
+
+    def observed_starts(self, observed: ObservedWeeks) -> NDArray[np.bool_]:
+        """Per distinct round week: whether some round of that week fell on an observed day."""
+        weeks = self.round_weeks
+        on = observed.on_day(self.rounds.day)
+        return np.array([bool(on[self.rounds.week == w].any()) for w in weeks], bool)
 
 
 @dataclass(frozen=True)
@@ -208,6 +311,28 @@ class HistoryIndex:
             track_mediators=self.track_mediators,
             data_cutoff=latest,
         )
+
+    def fingerprint(self) -> str:
+        """sha256 of every event the index holds (per track, in canonical order) and its windows:
+        two indexes with equal fingerprints give equal forecasts."""
+        h = hashlib.sha256()
+        for tid in sorted(self.tracks):
+            ev = self.tracks[tid]
+            h.update(f"{tid}\x1f{ev.coverage}\x1f{ev.observation.coverage}".encode())
+            for arr in (ev.observation.start, ev.observation.end):
+                h.update(np.ascontiguousarray(arr, dtype="<i8").tobytes())
+            for tab in _tables(ev):
+                for arr in (tab.day, tab.rep):
+                    h.update(np.ascontiguousarray(arr, dtype="<i8").tobytes())
+                h.update(np.ascontiguousarray(np.nan_to_num(tab.value, nan=-1.0), dtype="<f8").tobytes())
+        for arr in (self.front.reports.day, self.front.reports.rep):
+            h.update(np.ascontiguousarray(arr, dtype="<i8").tobytes())
+        # Front names, not codes: the codes number every front in the frames, including fronts
+        # first reported later, which must not change what is known by an earlier day.
+        names = {code: name for name, code in self.front_codes.items()}
+        h.update("\x1f".join(names[int(c)] for c in self.front.front).encode())
+        h.update(np.ascontiguousarray(self.front.reports.value, dtype="<f8").tobytes())
+        return h.hexdigest()
 
     def latest_report_by(self, t: int) -> dt.date | None:
         reps = [tab.rep[tab.rep <= t] for ev in self.tracks.values() for tab in _tables(ev)]
@@ -274,10 +399,20 @@ def _build_index(frames: HistoryFrames) -> HistoryIndex:
         np.array([front_codes[f] for f in fronts.get_column("front").to_list()], np.int64),
     )
 
+    windows = frames.windows
     tracks: dict[str, TrackEvents] = {}
     mediators_of: dict[str, frozenset[str]] = {}
     for row in frames.tracks.iter_rows(named=True):
         tid: str = row["track"]
+        if windows is None:
+            observation = Observation.everywhere(str(row["coverage"]))
+        else:
+            own = windows.filter(pl.col("track") == tid)
+            observation = Observation(
+                _days(own.get_column("start")),
+                _days(own.get_column("end")),
+                tuple(own.get_column("coverage").to_list()),
+            )
         mediators = frozenset(row["mediators"] or [])
         mediators_of[tid] = mediators
         r = rounds.filter(pl.col("track") == tid)
@@ -302,6 +437,7 @@ def _build_index(frames: HistoryFrames) -> HistoryIndex:
         tracks[tid] = TrackEvents(
             track=tid,
             coverage=str(row["coverage"]),
+            observation=observation,
             rounds=round_table,
             undated_rounds=_table(r.filter(pl.col("date").is_null()), "reported_at"),
             exchanges_executed=exec_table,
@@ -387,6 +523,29 @@ def _front_share(front: FrontEvents, weeks: IntArray) -> FloatArray:
     return out
 
 
+def recent_rate(count: FloatArray | float) -> FloatArray:
+    """The recent-rate rule's weekly rate from a count of round weeks in the last RECENT_WEEKS."""
+    return (np.asarray(count, np.float64) + 0.5) / (RECENT_WEEKS + 1)
+
+
+def rate_logit(count: FloatArray | float) -> FloatArray:
+    r = recent_rate(count)
+    return np.log(r / (1.0 - r))
+
+
+def recent_round_weeks(ev: TrackEvents, weeks: IntArray) -> FloatArray:
+    """Per week w: distinct weeks w − RECENT_WEEKS .. w − 1 holding a round usable by week w."""
+    if len(ev.rounds) == 0 or weeks.size == 0:
+        return np.zeros(weeks.size, np.float64)
+    rweeks = ev.rounds.week
+    usable = ev.rounds.usable
+    uniq = np.unique(rweeks)
+    first_usable = np.array([usable[rweeks == u].min() for u in uniq], np.int64)
+    w = weeks[:, None]
+    on = (uniq[None, :] < w) & (uniq[None, :] >= w - RECENT_WEEKS) & (first_usable[None, :] <= w)
+    return on.sum(axis=1).astype(np.float64)
+
+
 def covariates(ev: TrackEvents, front: FrontEvents, weeks: IntArray, spell_start: IntArray) -> FloatArray:
     """Raw covariates (rows × COVARIATES, NaN = missing) for `ev` in the given weeks.
 
@@ -413,6 +572,7 @@ def covariates(ev: TrackEvents, front: FrontEvents, weeks: IntArray, spell_start
     if len(ev.undated_rounds):
         held += np.searchsorted(np.sort(ev.undated_rounds.usable), weeks, side="right")
     x[:, _COL["log_rounds_held"]] = np.log1p(held)
+    x[:, _COL["recent_rate_logit"]] = rate_logit(recent_round_weeks(ev, weeks))
 
     x[:, _COL["exchanges_executed"]] = _decayed(ev.exchanges_executed, weeks)
     agreed = ev.exchanges_agreed
@@ -482,8 +642,19 @@ class Design:
         return int(self.y.sum())
 
 
-def spell_rows(round_weeks: IntArray, last_week: int) -> tuple[IntArray, IntArray, FloatArray]:
-    """(week, spell start, outcome) rows for one track's sorted distinct round weeks."""
+def spell_rows(
+    round_weeks: IntArray,
+    last_week: int,
+    observed: ObservedWeeks | None = None,
+    observed_starts: NDArray[np.bool_] | None = None,
+) -> tuple[IntArray, IntArray, FloatArray]:
+    """(week, spell start, outcome) rows for one track's sorted distinct round weeks.
+
+    With `observed`, a spell runs only through observed weeks: it is censored at the last one
+    before an unobserved week, and a spell whose opening round is not on an observed day
+    (`observed_starts`, aligned with `round_weeks`) is left out: its start is not known to be
+    the previous round.
+    """
     weeks: list[IntArray] = []
     starts: list[IntArray] = []
     ys: list[FloatArray] = []
@@ -491,9 +662,17 @@ def spell_rows(round_weeks: IntArray, last_week: int) -> tuple[IntArray, IntArra
         start = int(start)
         if start >= last_week:
             break
+        if observed_starts is not None and not observed_starts[k]:
+            continue
         nxt = int(round_weeks[k + 1]) if k + 1 < len(round_weeks) else None
         event = nxt is not None and nxt <= last_week
         end = nxt if event and nxt is not None else last_week
+        if observed is not None:
+            through = observed.through(start + 1)
+            if through < end:
+                end, event = through, False
+            if end <= start:
+                continue
         w = np.arange(start + 1, end + 1, dtype=np.int64)
         y = np.zeros(w.size, np.float64)
         if event:
@@ -506,8 +685,14 @@ def spell_rows(round_weeks: IntArray, last_week: int) -> tuple[IntArray, IntArra
     return np.concatenate(weeks), np.concatenate(starts), np.concatenate(ys)
 
 
-def build_design(index_at: HistoryIndex, as_of: dt.date, tracks: Sequence[str]) -> Design:
-    """The risk set of `tracks` from an index already restricted to records known by `as_of`."""
+def build_design(
+    index_at: HistoryIndex,
+    as_of: dt.date,
+    tracks: Sequence[str],
+    coverages: frozenset[str] = FITTED_COVERAGES,
+) -> Design:
+    """The risk set of `tracks` from an index already restricted to records known by `as_of`:
+    their observed weeks (in windows of `coverages`) at risk of a round."""
     last = last_complete_week(as_of)
     xs: list[FloatArray] = []
     ys: list[FloatArray] = []
@@ -517,7 +702,8 @@ def build_design(index_at: HistoryIndex, as_of: dt.date, tracks: Sequence[str]) 
     names = tuple(sorted(tracks))
     for code, tid in enumerate(names):
         ev = index_at.tracks[tid]
-        weeks, starts, y = spell_rows(ev.round_weeks, last)
+        observed = ev.observed(coverages)
+        weeks, starts, y = spell_rows(ev.round_weeks, last, observed, ev.observed_starts(observed))
         xs.append(covariates(ev, index_at.front, weeks, starts))
         ys.append(y)
         codes.append(np.full(weeks.size, code, np.int64))
@@ -539,10 +725,68 @@ def build_design(index_at: HistoryIndex, as_of: dt.date, tracks: Sequence[str]) 
     )
 
 
-def fitted_tracks(index: HistoryIndex, coverages: frozenset[str]) -> list[str]:
-    return sorted(t for t, ev in index.tracks.items() if ev.coverage in coverages)
+def fitted_tracks(index: HistoryIndex, coverages: frozenset[str] = FITTED_COVERAGES) -> list[str]:
+    """Tracks with an observation window of these coverages (by default: complete or partial)."""
+    return sorted(t for t, ev in index.tracks.items() if any(c in coverages for c in ev.observation.coverage))
 
 
 def week_day(week: int, weekday: int = 0) -> int:
     """Day number of a weekday (0 = Monday) in an ISO week."""
     return week * 7 + 4 + weekday
+
+
+@dataclass(frozen=True)
+class WeekStates:
+    """Per week of one track, from its first round week to `last`: whether the gap since its last
+    round is known (a round on an observed day, and no unobserved week since), that round's
+    week, the next round week and the next unobserved week after it (NEVER: none)."""
+
+    weeks: IntArray
+    gap_known: NDArray[np.bool_]
+    anchor: IntArray
+    next_round: IntArray
+    next_unobserved: IntArray
+
+    def window_observed(self, horizon: int) -> NDArray[np.bool_]:
+        """The weeks after each week, through `horizon` of them, are all observed."""
+        return self.next_unobserved > self.weeks + horizon
+
+    def at(self, week: int) -> int | None:
+        """The row of `week`, or None outside the range."""
+        if self.weeks.size == 0 or week < self.weeks[0] or week > self.weeks[-1]:
+            return None
+        return int(week - self.weeks[0])
+
+
+def week_states(ev: TrackEvents, last: int, coverages: frozenset[str] = FITTED_COVERAGES) -> WeekStates:
+    """`WeekStates` of one track (rounds as known to `ev`) for its weeks up to `last`."""
+    rweeks = ev.round_weeks
+    if rweeks.size == 0 or rweeks[0] > last:
+        empty = np.zeros(0, np.int64)
+        return WeekStates(empty, np.zeros(0, bool), empty, empty, empty)
+    observed = ev.observed(coverages)
+    weeks = np.arange(int(rweeks[0]), last + 1, dtype=np.int64)
+    good = ev.observed_starts(observed)
+    seen = observed.contains(weeks)
+    # The latest unobserved week at or before each week, and the next one after it.
+    run = np.searchsorted(observed.first, weeks, side="right") - 1
+    run_first = np.where(run >= 0, observed.first[np.maximum(run, 0)], 0)
+    prev_break = np.where(seen, run_first - 1, weeks)
+    nxt = weeks + 1
+    run_next = np.searchsorted(observed.first, nxt, side="right") - 1
+    inside = (run_next >= 0) & (nxt <= observed.last[np.maximum(run_next, 0)])
+    next_unobserved = np.where(inside, observed.last[np.maximum(run_next, 0)] + 1, nxt)
+    # A round whose start was not observed breaks the chain like an unobserved week.
+    bad = rweeks[~good]
+    if bad.size:
+        i = np.searchsorted(bad, weeks, side="right") - 1
+        prev_break = np.maximum(prev_break, np.where(i >= 0, bad[np.maximum(i, 0)], np.iinfo(np.int64).min))
+    good_weeks = rweeks[good]
+    i = np.searchsorted(good_weeks, weeks, side="right") - 1
+    last_good = np.where(i >= 0, good_weeks[np.maximum(i, 0)], np.iinfo(np.int64).min)
+    j = np.searchsorted(rweeks, weeks, side="right") - 1
+    anchor = rweeks[np.maximum(j, 0)]
+    k = np.searchsorted(rweeks, weeks, side="right")
+    next_round = np.where(k < rweeks.size, rweeks[np.minimum(k, rweeks.size - 1)], NEVER)
+    gap_known = (i >= 0) & (last_good >= prev_break)
+    return WeekStates(weeks, gap_known, anchor, next_round.astype(np.int64), next_unobserved.astype(np.int64))

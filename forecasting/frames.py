@@ -4,14 +4,22 @@
 ...) alike: both share the fields read here, so the inputs are typed by small Protocols instead
 of either class. The frames keep only what the forecaster reads, with explicit schemas so an
 empty list still gives a frame with the right columns.
+
+Observation windows say which days each track was watched by some source (a history file, a
+brief, an import). A week outside every window of its track was never observed: a round could
+have happened in it unseen, so it is neither a training row nor a scored outcome (see
+`forecasting.features`). Without windows every week of every track counts as observed, with the
+track's own coverage.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
+from functools import cached_property
 from typing import Protocol
 
 import polars as pl
@@ -122,6 +130,20 @@ class FrontReportLike(Protocol):
     def reported_at(self) -> dt.date | None: ...
 
 
+@dataclass(frozen=True)
+class ObservationWindow:
+    """The days (inclusive) over which a source observed a track; `end=None`: still observed.
+
+    `coverage` is what the source recorded of the track's rounds in that period (`complete`,
+    `partial` or `milestones`); the model fits only complete and partial weeks."""
+
+    track: str
+    start: dt.date
+    end: dt.date | None
+    coverage: str
+    basis: str
+
+
 # --- frames -------------------------------------------------------------------------------------
 
 TRACK_SCHEMA: dict[str, pl.DataType] = {
@@ -157,6 +179,13 @@ FRONT_REPORT_SCHEMA: dict[str, pl.DataType] = {
     "date": pl.Date(),
     "reported_at": pl.Date(),
 }
+WINDOW_SCHEMA: dict[str, pl.DataType] = {
+    "track": pl.String(),
+    "start": pl.Date(),
+    "end": pl.Date(),
+    "coverage": pl.String(),
+    "basis": pl.String(),
+}
 
 
 # eq=False: identity equality and hashing, so derived indexes can be cached per frames object
@@ -169,6 +198,9 @@ class HistoryFrames:
     `data_cutoff` is the latest `reported_at` of any record: the backtest scores only forecasts
     whose horizon ended by then. Forecasts as of T never read it (that would let a record
     reported after T change them); they use what was reported by T.
+
+    `windows` is None when no source declared what it observed: then every week of a track is
+    taken as observed, with the track's coverage.
     """
 
     tracks: pl.DataFrame
@@ -177,6 +209,28 @@ class HistoryFrames:
     statements: pl.DataFrame
     front_reports: pl.DataFrame
     data_cutoff: dt.date | None
+    windows: pl.DataFrame | None = None
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """sha256 of everything the forecaster reads (records and windows), independent of the
+        order the records came in: equal fingerprints, equal forecasts."""
+        h = hashlib.sha256()
+        frames = [self.tracks, self.rounds, self.exchanges, self.statements, self.front_reports]
+        frames.append(self.windows if self.windows is not None else pl.DataFrame({"windows": ["none"]}))
+        for frame in frames:
+            h.update(",".join(frame.columns).encode())
+            for row in sorted(repr(r) for r in frame.iter_rows()):
+                h.update(row.encode())
+                h.update(b"\x1e")
+            h.update(b"\x1d")
+        return h.hexdigest()
+
+    def window_list(self) -> list[ObservationWindow]:
+        """The declared windows, sorted by track and start; empty when none were declared."""
+        if self.windows is None:
+            return []
+        return [ObservationWindow(**row) for row in self.windows.sort("track", "start").iter_rows(named=True)]
 
     def known_by(self, as_of: dt.date) -> HistoryFrames:
         """The frames as they stood at `as_of`: records reported on or before it."""
@@ -187,6 +241,7 @@ class HistoryFrames:
             exchanges=self.exchanges.filter(keep),
             statements=self.statements.filter(keep),
             front_reports=self.front_reports.filter(keep),
+            windows=self.windows,
         )
 
 
@@ -203,6 +258,7 @@ def _with_cutoff(
     exchanges: pl.DataFrame,
     statements: pl.DataFrame,
     front_reports: pl.DataFrame,
+    windows: pl.DataFrame | None,
 ) -> HistoryFrames:
     latest: list[dt.date] = []
     for frame in (rounds, exchanges, statements, front_reports):
@@ -216,6 +272,7 @@ def _with_cutoff(
         statements=statements,
         front_reports=front_reports,
         data_cutoff=max(latest) if latest else None,
+        windows=windows,
     )
 
 
@@ -225,11 +282,13 @@ def build_frames(
     exchanges: Iterable[ExchangeLike],
     statements: Iterable[StatementLike],
     front_reports: Iterable[FrontReportLike] = (),
+    windows: Iterable[ObservationWindow] | None = None,
 ) -> HistoryFrames:
-    """Records (create or stored Structs) -> `HistoryFrames`.
+    """Records (create or stored Structs) and observation windows -> `HistoryFrames`.
 
     Records without a `reported_at` (and no date to default it from) cannot be placed in time
-    and are dropped; Parley's own Structs never produce one.
+    and are dropped; Parley's own Structs never produce one. `windows=None`: every week of every
+    track observed; a track with no window among those given was never observed.
     """
     track_rows = [
         {"track": t.id, "coverage": _text(t.coverage), "mediators": list(t.mediators)} for t in tracks
@@ -281,4 +340,16 @@ def build_frames(
         exchanges=pl.DataFrame(exchange_rows, schema=EXCHANGE_SCHEMA, orient="row").filter(placed),
         statements=pl.DataFrame(statement_rows, schema=STATEMENT_SCHEMA, orient="row").filter(placed),
         front_reports=pl.DataFrame(front_rows, schema=FRONT_REPORT_SCHEMA, orient="row").filter(placed),
+        windows=None if windows is None else _window_frame(windows),
     )
+
+
+def _window_frame(windows: Iterable[ObservationWindow]) -> pl.DataFrame:
+    rows = [
+        {"track": w.track, "start": w.start, "end": w.end, "coverage": _text(w.coverage), "basis": w.basis}
+        for w in windows
+    ]
+    for w in rows:
+        if w["end"] is not None and w["end"] < w["start"]:
+            raise ValueError(f"observation window of {w['track']} ends before it starts")
+    return pl.DataFrame(rows, schema=WINDOW_SCHEMA, orient="row").sort("track", "start")

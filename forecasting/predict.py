@@ -1,28 +1,30 @@
-"""Forecasts and scenarios from a model fitted on what was reported by `as_of`.
+"""Forecasts and scenarios from the forecaster served as of `as_of`, fitted on what was reported
+by then.
 
-P(round within H weeks) = 1 − Π_{k=1..H} (1 − h_k), with h_k the weekly hazard of the k-th
-ISO week after the week containing `as_of`. Over the horizon the gap lengthens and the decayed
-counts decay; nothing else is assumed to change (no new records, except a scenario's).
+The served forecaster is the one nested rolling-origin evaluation chose as of `as_of`
+(`forecasting.evaluation.choose`): the recent-rate rule, its predictive mean over the posterior
+of its rate, or that adjusted by the supported event terms of the hazard model. Its probability
+is its predictive mean over its draws; 10/50/90% are percentiles over the same draws.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
 
-from forecasting.errors import (
-    InvalidHorizonError,
-    NoAnchorError,
-    SeparationError,
-    UnknownTrackError,
-)
+from forecasting.errors import InvalidHorizonError, SeparationError, UnknownTrackError
+from forecasting.evaluation import Choice, choose
 from forecasting.features import (
+    COVARIATE_NAMES,
     COVARIATES,
+    FITTED_COVERAGES,
     LONG_GAP_WEEKS,
     NEVER,
     Design,
@@ -31,20 +33,13 @@ from forecasting.features import (
     HistoryIndex,
     TrackEvents,
     build_design,
-    covariates,
     fitted_tracks,
     history_index,
     week_day,
 )
-from forecasting.frames import (
-    EXCHANGE_ROUND_TRACKS,
-    HistoryFrames,
-    day_number,
-    week_end,
-    week_of,
-    week_start,
-)
-from forecasting.hazard import HazardFit, fit_cached
+from forecasting.frames import EXCHANGE_ROUND_TRACKS, HistoryFrames, day_number, week_end, week_of, week_start
+from forecasting.hazard import EVENT_TERMS, MODEL_VERSION, RATE_POSTERIOR, RULE_HAZARD, HazardFit, fit_cached
+from forecasting.paths import HazardPath, fit_probabilities, hazard_path, rate_draws, rule_probabilities
 from schemas.forecast import (
     DEFAULT_HORIZONS,
     Driver,
@@ -60,29 +55,44 @@ from schemas.forecast import (
 from schemas.vocab import Coverage
 
 FloatArray = NDArray[np.float64]
-IntArray = NDArray[np.int64]
 
-# Complete and partial tracks are fitted; milestones tracks record too few of their rounds to
-# say anything about gaps between them.
-FITTED_COVERAGES: Final = frozenset({Coverage.COMPLETE.value, Coverage.PARTIAL.value})
 # A forecast made this long after the latest record treats the silence since as "no rounds".
 STALE_AFTER_WEEKS: Final = 8
+FEW_ROUNDS: Final = 5
+_RATE = COVARIATE_NAMES.index("recent_rate_logit")
+_SUSPENDED = COVARIATE_NAMES.index("suspended")
 
 
 @dataclass(frozen=True)
 class ModelAt:
-    """The model as it could have been fitted at `as_of`."""
+    """The model as it could have been fitted at `as_of`, and the forecaster served then."""
 
     as_of: dt.date
     index: HistoryIndex  # restricted to records reported by as_of
     design: Design
-    fit: HazardFit
+    fit: HazardFit  # the hazard model (rule offset + event terms)
+    posterior: HazardFit  # the rate's posterior alone (no terms)
+    choice: Choice
+
+    @property
+    def served_fit(self) -> HazardFit | None:
+        """The fit behind the served forecaster; None for the plain rule."""
+        return {"rule_hazard": self.fit, "rate_posterior": self.posterior}.get(self.choice.forecaster)
+
+    @cached_property
+    def model_id(self) -> str:
+        """Version, served forecaster and a digest of its fit and of every record known by as_of:
+        any change to what a forecast as of this day reads gives a new id."""
+        fit = self.served_fit or self.posterior
+        digest = hashlib.sha256(f"{fit.fingerprint}|{self.index.fingerprint()}".encode()).hexdigest()
+        return f"{MODEL_VERSION}/{self.choice.forecaster}+{digest[:16]}"
 
 
 def model_at(frames: HistoryFrames, as_of: dt.date, coverages: frozenset[str] = FITTED_COVERAGES) -> ModelAt:
     index = history_index(frames).by(as_of)
-    design = build_design(index, as_of, fitted_tracks(index, coverages))
-    return ModelAt(as_of, index, design, fit_cached(design))
+    design = build_design(index, as_of, fitted_tracks(index, coverages), coverages)
+    fit = fit_cached(design, RULE_HAZARD)
+    return ModelAt(as_of, index, design, fit, fit_cached(design, RATE_POSTERIOR), choose(frames, as_of))
 
 
 def check_horizons(horizons: Sequence[int]) -> list[int]:
@@ -92,74 +102,79 @@ def check_horizons(horizons: Sequence[int]) -> list[int]:
     return hs
 
 
-@dataclass(frozen=True)
-class HazardPath:
-    """Covariates of the weeks after `as_of`'s week, for one track."""
-
-    weeks: IntArray
-    x: FloatArray
-    forced: NDArray[np.bool_]  # weeks holding a (hypothetical) round: hazard 1
-    anchor_week: int
-    last_round_day: int | None
-    rounds_held: int
-    flags: tuple[str, ...]
+def served_probabilities(model: ModelAt, path: HazardPath) -> tuple[FloatArray, FloatArray]:
+    """The served forecaster along the path: predictive mean (k,) and draws (k, draws)."""
+    fit = model.served_fit
+    if fit is None:
+        return rule_probabilities(path)
+    return fit_probabilities(fit, path)
 
 
-def hazard_path(ev: TrackEvents, front: FrontEvents, as_of: dt.date, weeks_ahead: int) -> HazardPath:
-    c = week_of(as_of)
-    rweeks = ev.round_weeks
-    past = rweeks[rweeks <= c]
-    flags: list[str] = []
-    if past.size:
-        anchor = int(past.max())
-        in_past = ev.rounds.week <= c
-        last_day: int | None = int(ev.rounds.day[in_past].max())
-    elif len(ev.any_event):
-        # No dated round yet: the gap is measured from the track's first dated record.
-        anchor = int(ev.any_event.week.min())
-        last_day = None
-        flags.append("no_round_yet")
-    else:
-        raise NoAnchorError(f"track {ev.track!r} has no dated record reported by {as_of.isoformat()}")
-    weeks = np.arange(c + 1, c + 1 + weeks_ahead, dtype=np.int64)
-    x = covariates(ev, front, weeks, np.full(weeks.size, anchor, np.int64))
-    forced = np.isin(weeks, rweeks[rweeks > c])
-    # Reported as a count of rounds (the model's covariate counts distinct round weeks instead).
-    held = int((ev.rounds.week <= c).sum()) + len(ev.undated_rounds)
-    return HazardPath(weeks, x, forced, anchor, last_day, held, tuple(flags))
-
-
-def _probabilities(fit: HazardFit, path: HazardPath) -> tuple[FloatArray, FloatArray]:
-    """Cumulative P(round by week k) at β̂ (k,) and for every coefficient draw (k, draws)."""
-    z = fit.matrix(path.x)
-    h = 1.0 / (1.0 + np.exp(-(z @ fit.beta)))
-    h = np.where(path.forced, 1.0, h)
-    hd = 1.0 / (1.0 + np.exp(-(z @ fit.draws.T)))
-    hd = np.where(path.forced[:, None], 1.0, hd)
-    point = 1.0 - np.cumprod(1.0 - h)
-    drawn = 1.0 - np.cumprod(1.0 - hd, axis=0)
-    return np.clip(point, 0.0, 1.0), np.clip(drawn, 0.0, 1.0)
-
-
-def _drivers(fit: HazardFit, x_first: FloatArray) -> list[Driver]:
-    z = fit.matrix(x_first[None, :])[0]
-    out: list[Driver] = []
-    for j, spec in enumerate(COVARIATES):
-        idx = [i for i, t in enumerate(fit.terms) if t.source == j]
-        value = float(x_first[j])
-        missing = bool(np.isnan(value))
+def _drivers(model: ModelAt, path: HazardPath) -> list[Driver]:
+    fit = model.served_fit
+    first = path.x[0]
+    rate_logit = float(first[_RATE])
+    rates = rate_draws(path.recent_round_weeks)
+    rate_var = float(np.var(np.log(rates / (1.0 - rates))))
+    z = np.zeros(0) if fit is None else fit.matrix(first[None, :])[0]
+    shares = z * (fit.cov @ z) if fit is not None and z.size else np.zeros(0)
+    total = rate_var + float(shares.sum())
+    out = [
+        Driver(
+            covariate="recent_rate_logit",
+            label=COVARIATES[_RATE].label,
+            value=rate_logit,
+            estimated=True,
+            contribution=rate_logit,
+            interval_share=rate_var / total if total > 0 else None,
+            support=None,
+            note="the offset: the recent-rate rule's weekly log-odds",
+        )
+    ]
+    served = model.choice.forecaster
+    for name in EVENT_TERMS:
+        j = COVARIATE_NAMES.index(name)
+        value = float(np.nan_to_num(first[j]))
+        idx = [i for i, t in enumerate(fit.terms) if t.name == name] if fit is not None else []
+        support = model.fit.support.get(name)
+        if idx:
+            i = idx[0]
+            out.append(
+                Driver(
+                    covariate=name, label=COVARIATES[j].label, value=value, estimated=True,
+                    contribution=float(fit.beta[i] * z[i]),  # type: ignore[union-attr]
+                    interval_share=float(shares[i] / total) if total > 0 else None, support=support,
+                )
+            )  # fmt: skip
+            continue
+        reason = next((d.reason for d in model.fit.dropped if d.term == name), None)
+        if served != "rule_hazard":
+            reason = f"not part of the served forecaster ({served})"
         out.append(
             Driver(
-                covariate=spec.name,
-                label=spec.label,
-                value=None if missing else value,
-                missing=missing,
-                estimated=bool(idx),
-                contribution=float(sum(fit.beta[i] * z[i] for i in idx)),
+                covariate=name, label=COVARIATES[j].label, value=value, estimated=False, contribution=None,
+                interval_share=None, support=support, note=reason,
             )
-        )
-    # Largest effect first; the spec order breaks ties so the list is stable.
-    return sorted(out, key=lambda d: -abs(d.contribution))
+        )  # fmt: skip
+    return out
+
+
+def _extrapolation_flags(model: ModelAt, track: str, path: HazardPath) -> list[str]:
+    flags: list[str] = []
+    code = model.design.tracks.index(track) if track in model.design.tracks else None
+    if code is None or not (model.design.track_code == code).any():
+        flags.append("no_training_weeks")
+    if path.rounds_held < FEW_ROUNDS:
+        flags.append(f"fewer_than_{FEW_ROUNDS}_rounds")
+    rates = model.design.x[:, _RATE]
+    if rates.size and not rates.min() <= path.x[0, _RATE] <= rates.max():
+        flags.append("outside_training_range:recent_rate_logit")
+    fit = model.served_fit
+    for term in fit.terms if fit is not None else ():
+        value = float(np.nan_to_num(path.x[0, term.source]))
+        if not term.low <= value <= term.high:
+            flags.append(f"outside_training_range:{term.name}")
+    return flags
 
 
 def _forecast(
@@ -170,10 +185,11 @@ def _forecast(
     horizons: list[int],
     extra_flags: Sequence[str] = (),
 ) -> tuple[Forecast, FloatArray, FloatArray]:
-    fit = model.fit
     path = hazard_path(ev, front, model.as_of, max(horizons))
-    point, drawn = _probabilities(fit, path)
+    point, drawn = served_probabilities(model, path)
+    rule, _ = rule_probabilities(path)
     c = week_of(model.as_of)
+    unobserved = np.cumsum(~path.observed)
     hp: list[HorizonProbability] = []
     for h in horizons:
         p10, p50, p90 = np.percentile(drawn[h - 1], [10.0, 50.0, 90.0])
@@ -186,14 +202,20 @@ def _forecast(
                 p10=float(p10),
                 p50=float(p50),
                 p90=float(p90),
+                recent_rate_rule=float(rule[h - 1]),
+                unobserved_weeks=int(unobserved[h - 1]),
             )
         )
     coverage = Coverage(ev.coverage)
     flags = list(path.flags)
+    flags.extend(_extrapolation_flags(model, track, path))
+    if unobserved[max(horizons) - 1] > 0:
+        flags.append("horizon_beyond_observation")
+    if not path.gap_observed and "no_round_yet" not in flags:
+        flags.append("gap_spans_unobserved_weeks")
     if coverage == Coverage.MILESTONES:
         flags.append("low_coverage")
-    first = path.x[0]
-    if first[[s.name for s in COVARIATES].index("suspended")] == 1.0:
+    if path.x[0, _SUSPENDED] == 1.0:
         flags.append("suspended_or_withdrawn")
     if c - path.anchor_week > LONG_GAP_WEEKS:
         flags.append("gap_over_52_weeks")
@@ -201,11 +223,11 @@ def _forecast(
     if through is None or (model.as_of - through).days > 7 * STALE_AFTER_WEEKS:
         flags.append("stale_data")
     flags.extend(extra_flags)
-    intercept = next(i for i, t in enumerate(fit.terms) if t.kind == "intercept")
     forecast = Forecast(
         track=track,
         as_of=model.as_of,
-        model_id=fit.model_id,
+        model_id=model.model_id,
+        forecaster=model.choice.forecaster,
         coverage=coverage,
         low_coverage=coverage == Coverage.MILESTONES,
         flags=flags,
@@ -214,10 +236,12 @@ def _forecast(
         else dt.date(1970, 1, 1) + dt.timedelta(days=path.last_round_day),
         weeks_since_last_round=c - path.anchor_week,
         rounds_held=path.rounds_held,
+        recent_round_weeks=path.recent_round_weeks,
+        recent_rate=path.rate,
         data_through=through,
-        baseline_log_odds=float(fit.beta[intercept]),
+        baseline_log_odds=float(path.x[0, _RATE]),
         horizons=hp,
-        drivers=_drivers(fit, first),
+        drivers=_drivers(model, path),
     )
     return forecast, point, drawn
 
@@ -226,11 +250,12 @@ def _served_model(frames: HistoryFrames, track: str, as_of: dt.date) -> ModelAt:
     if track not in history_index(frames).tracks:
         raise UnknownTrackError(f"no track {track!r}")
     model = model_at(frames, as_of)
-    if model.fit.separated:
+    fit = model.served_fit
+    if fit is not None and fit.separated:
         raise SeparationError(
             f"the model fitted on records reported by {as_of.isoformat()} separated on "
-            f"{', '.join(model.fit.separated)}; not served",
-            model.fit.separated,
+            f"{', '.join(fit.separated)}; not served",
+            fit.separated,
         )
     return model
 
@@ -245,6 +270,11 @@ def forecast_track(
     hs = check_horizons(horizons)
     model = _served_model(frames, track_id, as_of)
     return _forecast(model, track_id, model.index.tracks[track_id], model.index.front, hs)[0]
+
+
+def forecast_path(frames: HistoryFrames, track_id: str, as_of: dt.date, weeks: int = 26) -> Forecast:
+    """The forecast at every horizon from 1 to `weeks`: the path the figure draws."""
+    return forecast_track(frames, track_id, as_of, range(1, weeks + 1))
 
 
 # --- scenarios ----------------------------------------------------------------------------------
@@ -310,7 +340,7 @@ def run_scenario(
     horizons: Sequence[int] = DEFAULT_HORIZONS,
 ) -> ScenarioResult:
     """The forecast with and without hypothetical events, and the difference (with paired
-    intervals from the same coefficient draws). The model is the one fitted on real records."""
+    intervals from the same draws). The forecaster is the one served on the real records."""
     hs = check_horizons(horizons)
     model = _served_model(frames, track_id, as_of)
     ev = model.index.tracks[track_id]
@@ -319,14 +349,15 @@ def run_scenario(
         ev, model.index.front, model.index.front_codes, model.index.track_mediators[track_id], as_of, events
     )
     extra = [f"no effect on this track: {i}" for i in ignored]
-    # An event can move a covariate the model could not estimate (no variation in the training
-    # window); say so rather than let a zero difference pass for "no effect".
+    # An event can move a covariate the served forecaster does not use (not estimated, or not
+    # part of it); say so rather than let a zero difference pass for "no effect".
     before = hazard_path(ev, model.index.front, as_of, max(hs)).x
     after = hazard_path(ev2, front2, as_of, max(hs)).x
-    estimated = {t.source for t in model.fit.terms}
+    fit = model.served_fit
+    used = {t.source for t in fit.terms} if fit is not None else set()
     for j, spec in enumerate(COVARIATES):
         moved = not np.array_equal(before[:, j], after[:, j], equal_nan=True)
-        if moved and j not in estimated:
+        if moved and j != _RATE and spec.name in EVENT_TERMS and j not in used:
             extra.append(f"not estimated, so no effect: {spec.name}")
     alt, alt_point, alt_drawn = _forecast(model, track_id, ev2, front2, hs, extra)
     diffs: list[HorizonDifference] = []
@@ -347,7 +378,7 @@ def run_scenario(
     return ScenarioResult(
         track=track_id,
         as_of=as_of,
-        model_id=model.fit.model_id,
+        model_id=model.model_id,
         events=list(events),
         without_events=base,
         with_events=alt,

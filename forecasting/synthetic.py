@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from forecasting.features import DECAY_HALF_LIFE_WEEKS
+from forecasting.features import DECAY_HALF_LIFE_WEEKS, RECENT_WEEKS
 from forecasting.frames import HistoryFrames, build_frames
 from schemas.records import (
     ExchangeCreate,
@@ -144,35 +144,36 @@ def small_history(seed: int = 7, weeks: int = 160) -> Records:
 
 @dataclass(frozen=True)
 class Truth:
-    intercept: float
-    log_gap: float  # per unit of log(1 + weeks since the last round)
-    exchanges: float  # per unit of the decayed executed-exchange count
+    exchanges: float  # per unit of the decayed executed-exchange count, on top of the rule
 
 
 def simulate(
     truth: Truth, tracks: int = 40, weeks: int = 220, p_exchange: float = 0.12, seed: int = 11
 ) -> Records:
-    """Records drawn from a known weekly hazard:
-    logit h = intercept + log_gap·log1p(weeks since round) + exchanges·Σ 2^(−age/4).
-    Exchanges happen mid-week and count from the next week, exactly as the model reads them."""
+    """Records drawn from the hazard model with a known exchange effect:
+    logit h = logit((k + 0.5) / 27) + exchanges·Σ 2^(−age/4), k = weeks with a round in the 26
+    before the week. Rounds and exchanges happen mid-week and count from the next week, exactly
+    as the model reads them."""
     rng = np.random.default_rng(seed)
     rec = Records()
     for k in range(tracks):
         tid = f"sim-{k:02d}"
         rec.tracks.append(track(tid, Coverage.COMPLETE))
-        last = 0
+        round_weeks = [0]
         rec.rounds.append(round_on(tid, monday(0) + dt.timedelta(days=1)))
         ex_weeks: list[int] = []
         for w in range(1, weeks):
+            recent = sum(1 for r in round_weeks if w - RECENT_WEEKS <= r < w)
+            rate = (recent + 0.5) / (RECENT_WEEKS + 1)
             decayed = sum(2.0 ** (-(w - e) / DECAY_HALF_LIFE_WEEKS) for e in ex_weeks)
-            eta = truth.intercept + truth.log_gap * math.log1p(w - last) + truth.exchanges * decayed
+            eta = math.log(rate / (1 - rate)) + truth.exchanges * decayed
             if rng.random() < 1.0 / (1.0 + math.exp(-eta)):
                 rec.rounds.append(round_on(tid, monday(w) + dt.timedelta(days=1)))
-                last = w
+                round_weeks.append(w)
             if rng.random() < p_exchange:
                 rec.exchanges.append(exchange_on(tid, monday(w) + dt.timedelta(days=3)))
                 ex_weeks.append(w)
     return rec
 
 
-TRUTH = Truth(intercept=-1.0, log_gap=-0.3, exchanges=0.8)
+TRUTH = Truth(exchanges=0.8)

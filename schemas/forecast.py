@@ -87,50 +87,98 @@ class ScenarioRequest(Struct, kw_only=True, forbid_unknown_fields=True):
 
 # --- forecast ---------------------------------------------------------------------------------
 
+Forecaster = Annotated[
+    str,
+    Meta(
+        description="`recent_rate` (the recent-rate rule), `rate_posterior` (the rule's predictive mean over "
+        "the posterior of its rate) or `rule_hazard` (that, adjusted by supported event terms): the one "
+        "nested rolling-origin evaluation chose as of `as_of` (see the model card)."
+    ),
+]
+
 
 class HorizonProbability(Struct, kw_only=True):
     weeks: Horizon
     window_start: Annotated[dt.date, Meta(description="Monday of the first forecast week.")]
     window_end: Annotated[dt.date, Meta(description="Sunday of the last forecast week.")]
-    probability: Annotated[Probability, Meta(description="At the fitted coefficients.")]
+    probability: Annotated[
+        Probability,
+        Meta(
+            description="The served forecaster's probability: its predictive mean over its draws (for "
+            "`recent_rate`, the rule itself)."
+        ),
+    ]
     p10: Probability
     p50: Probability
     p90: Probability
+    recent_rate_rule: Annotated[
+        Probability, Meta(description="The recent-rate rule's probability, for comparison.")
+    ]
+    unobserved_weeks: Annotated[
+        int,
+        Meta(
+            ge=0,
+            description="Weeks of the window outside the track's observation windows: what happens in "
+            "them will not be known from the sources declared so far.",
+        ),
+    ]
 
 
 class Driver(Struct, kw_only=True):
-    """One covariate's value in the first forecast week and what it adds to the log-odds."""
+    """One term's value in the first forecast week and what it adds to the weekly log-odds."""
 
     covariate: str
     label: str
-    value: Annotated[float | None, Meta(description="Raw value; null when missing (see `missing`).")]
-    missing: bool
+    value: float
     estimated: Annotated[
         bool,
-        Meta(description="False when the covariate had no variation in the training window and was dropped."),
+        Meta(description="False when the term is not part of the served forecaster or lacked support."),
     ]
     contribution: Annotated[
-        float, Meta(description="Added to the weekly log-odds, relative to the training mean.")
+        float | None,
+        Meta(description="Added to the weekly log-odds (the recent rate: its log-odds); null when not estimated."),
     ]
+    interval_share: Annotated[
+        float | None,
+        Meta(description="Its share of the first week's log-odds variance (Euler allocation); null when not estimated."),
+    ]
+    support: Annotated[
+        int | None,
+        Meta(description="Training events (weeks with a round) in which it was non-zero; null for the rate."),
+    ]
+    note: str | None = None
 
 
 class Forecast(Struct, kw_only=True):
     track: Slug
     as_of: dt.date
     model_id: str
+    forecaster: Forecaster
     coverage: Coverage
     low_coverage: Annotated[
         bool, Meta(description="True for tracks with `milestones` coverage: not fitted, forecast by analogy.")
     ]
-    flags: list[str]
+    flags: Annotated[
+        list[str],
+        Meta(
+            description="Caveats: `no_training_weeks`, `fewer_than_5_rounds`, `outside_training_range:<term>`, "
+            "`horizon_beyond_observation` (some window runs past the track's observation windows), "
+            "`gap_spans_unobserved_weeks`, `low_coverage`, `no_round_yet`, `suspended_or_withdrawn`, "
+            "`gap_over_52_weeks`, `stale_data`."
+        ),
+    ]
     last_round_on: dt.date | None
     weeks_since_last_round: Annotated[int, Meta(ge=0)]
     rounds_held: Annotated[int, Meta(ge=0, description="Rounds reported by `as_of`, undated ones included.")]
+    recent_round_weeks: Annotated[
+        int, Meta(ge=0, le=26, description="Weeks with a round in the 26 up to `as_of`'s week.")
+    ]
+    recent_rate: Annotated[Probability, Meta(description="(recent_round_weeks + 0.5) / 27: the rule's weekly rate.")]
     data_through: Annotated[
         dt.date | None, Meta(description="Latest `reported_at` of any record by `as_of`.")
     ]
     baseline_log_odds: Annotated[
-        float, Meta(description="Intercept: the weekly log-odds at the training means.")
+        float, Meta(description="The recent rate's weekly log-odds, which the model's terms adjust.")
     ]
     horizons: list[HorizonProbability]
     drivers: list[Driver]
@@ -159,40 +207,73 @@ class ScenarioResult(Struct, kw_only=True):
 # --- backtest ---------------------------------------------------------------------------------
 
 
-class BacktestVariant(StrEnum):
-    FITTED = "fitted"  # complete and partial tracks: what the served model is fitted on
-    COMPLETE_ONLY = "complete_only"  # partial tracks left out of both fitting and scoring
+class Population(StrEnum):
+    ALL = "all"  # every scored forecast of a fitted track
+    LIVE = "live"  # those whose track's latest round was at most 52 weeks old at the origin
+
+
+class ForecasterKind(StrEnum):
+    BASELINE = "baseline"
+    MODEL = "model"
+    SERVED = "served"
 
 
 class Estimate(Struct, kw_only=True):
-    """A metric and its 95% bootstrap interval (resampling tracks); null when undefined."""
+    """A figure and its 95% interval from a bootstrap over calendar-year blocks of origins; the
+    interval is null when undefined (fewer than two years, or no spread)."""
 
     value: float | None
     ci_low: float | None
     ci_high: float | None
 
 
-class BacktestMetric(Struct, kw_only=True):
+class ForecasterInfo(Struct, kw_only=True):
+    name: str
+    kind: ForecasterKind
+    description: str
+
+
+class ForecasterScore(Struct, kw_only=True):
+    """One row of the comparison table: a forecaster at one horizon, on one population."""
+
+    forecaster: str
+    kind: ForecasterKind
+    population: Population
     horizon: Horizon
-    forecasts: Annotated[int, Meta(ge=0)]
-    events: Annotated[int, Meta(ge=0)]
+    forecasts: Annotated[int, Meta(ge=0, description="Scored forecasts (origin × track).")]
+    events: Annotated[int, Meta(ge=0, description="Of those, windows that held a round.")]
     tracks: Annotated[int, Meta(ge=0)]
+    origins: Annotated[int, Meta(ge=0)]
     brier: Estimate
-    brier_b0: Estimate
-    brier_b1: Estimate
-    brier_skill_b0: Annotated[Estimate, Meta(description="1 - Brier / Brier of B0 (training base rate).")]
-    brier_skill_b1: Annotated[
-        Estimate, Meta(description="1 - Brier / Brier of B1 (Kaplan-Meier on gap length).")
-    ]
     log_loss: Estimate
-    auc: Estimate
+    auc: float | None
     calibration_intercept: Annotated[
-        Estimate, Meta(description="Calibration in the large: logit(y) offset by logit(p).")
+        float | None, Meta(description="Calibration in the large: logit(y) offset by logit(p); 0 is ideal.")
     ]
-    calibration_slope: Annotated[Estimate, Meta(description="Slope of y on logit(p); 1 is ideal.")]
+    calibration_slope: Annotated[float | None, Meta(description="Slope of y on logit(p); 1 is ideal.")]
+    best_baseline: Annotated[str, Meta(description="The baseline with the lowest Brier score in this column.")]
+    brier_difference: Annotated[
+        Estimate, Meta(description="Paired: this Brier score minus the best baseline's (negative is better).")
+    ]
+
+
+class Margin(Struct, kw_only=True):
+    """The served forecast against the best baseline, at one horizon, on one population."""
+
+    population: Population
+    horizon: Horizon
+    best_baseline: str
+    brier_served: float
+    brier_baseline: float
+    difference: Estimate
+    relative: Annotated[float, Meta(description="difference / brier_baseline.")]
+    forecasts: int
+    events: int
 
 
 class ReliabilityBin(Struct, kw_only=True):
+    forecaster: str
+    population: Population
     horizon: Horizon
     bin_low: Probability
     bin_high: Probability
@@ -201,31 +282,53 @@ class ReliabilityBin(Struct, kw_only=True):
     observed_rate: Probability
 
 
-class BacktestVariantResult(Struct, kw_only=True):
-    variant: BacktestVariant
+class ObservationWindowInfo(Struct, kw_only=True):
+    track: Slug
+    start: dt.date
+    end: Annotated[dt.date | None, Meta(description="Null: still observed.")]
+    coverage: Coverage
+    basis: str
+
+
+class ServedChoice(Struct, kw_only=True):
+    forecaster: str
+    origins: Annotated[int, Meta(ge=0, description="Backtest origins at which it was the served forecaster.")]
+
+
+class RunInfo(Struct, kw_only=True):
+    """What a run's numbers depend on; the same run id reproduces the same numbers."""
+
+    run_id: str
+    data_fingerprint: Annotated[str, Meta(description="sha256 of every record and observation window read.")]
+    git_commit: Annotated[str, Meta(description="The code's commit (`unknown` outside a git checkout).")]
+    packages: dict[str, str]
+    model_version: str
+
+
+class BacktestReport(Struct, kw_only=True):
+    run: RunInfo
+    as_of: Annotated[dt.date, Meta(description="Scored against the rounds reported by this day.")]
+    data_cutoff: dt.date
+    horizons: list[Horizon]
     tracks: list[Slug]
     origins: Annotated[int, Meta(ge=0)]
     first_origin: dt.date | None
     last_origin: dt.date | None
-    skipped_origins: Annotated[
-        int, Meta(ge=0, description="Origins whose fit was separated or failed; not scored.")
-    ]
-    metrics: list[BacktestMetric]
+    skipped_origins: Annotated[int, Meta(ge=0, description="Origins whose fit failed or separated.")]
+    live_definition: str
+    selection: Annotated[str, Meta(description="How the served forecaster is chosen at each origin.")]
+    forecasters: list[ForecasterInfo]
+    scores: list[ForecasterScore]
+    margins: list[Margin]
+    served_choices: list[ServedChoice]
     reliability: list[ReliabilityBin]
-    note: str | None = None
-
-
-class BacktestReport(Struct, kw_only=True):
-    model_version: str
-    data_cutoff: dt.date
-    data_fingerprint: str
-    horizons: list[Horizon]
+    observation_windows: list[ObservationWindowInfo]
     bootstrap_replicates: int
     seed: int
     elapsed_seconds: Annotated[
         float, Meta(ge=0.0, description="Wall time; the only non-deterministic field.")
     ]
-    variants: list[BacktestVariantResult]
+    note: str | None = None
 
 
 # --- model card -------------------------------------------------------------------------------
@@ -235,13 +338,15 @@ class ModelSpecification(Struct, kw_only=True):
     question: str
     unit: str
     outcome: str
+    censoring: str
     link: str
+    offset: str
     estimator: str
     penalty: str
-    unpenalised: list[str]
-    penalised: list[str]
-    standardisation: str
+    support: str
+    terms: list[str]
     covariance: str
+    probability: str
     intervals: str
     decay_half_life_weeks: float
     seed: int
@@ -250,37 +355,22 @@ class ModelSpecification(Struct, kw_only=True):
 class Coefficient(Struct, kw_only=True):
     term: str
     label: str
-    penalised: bool
-    estimate: Annotated[
-        float, Meta(description="Log-odds per `train_scale` (the intercept: at the training means).")
-    ]
+    estimate: Annotated[float, Meta(description="Log-odds per `train_scale` of the term.")]
     std_error: float
     std_error_model: float
     std_error_cluster: float | None
     ci_low: float
     ci_high: float
-    per_unit: Annotated[
-        float | None, Meta(description="Log-odds per raw unit of the covariate; null for the intercept.")
-    ]
-    per_unit_ci_low: float | None
-    per_unit_ci_high: float | None
-    train_mean: float | None
-    train_scale: Annotated[
-        float | None,
-        Meta(description="What the term is divided by: its training SD (penalised terms: at least 0.5)."),
-    ]
+    per_unit: Annotated[float, Meta(description="Log-odds per raw unit of the covariate.")]
+    per_unit_ci_low: float
+    per_unit_ci_high: float
+    train_scale: Annotated[float, Meta(description="What the term is divided by: max(training SD, 0.5).")]
+    support: Annotated[int, Meta(ge=0, description="Training events with the term non-zero.")]
 
 
 class DroppedTerm(Struct, kw_only=True):
     term: str
     reason: str
-
-
-class MissingDataRule(Struct, kw_only=True):
-    covariate: str
-    rule: str
-    training_rows_missing: Annotated[int, Meta(ge=0)]
-    training_rows: Annotated[int, Meta(ge=0)]
 
 
 class TrackCount(Struct, kw_only=True):
@@ -304,24 +394,26 @@ class SeparationReport(Struct, kw_only=True):
     converged: bool
 
 
-class BacktestSummary(Struct, kw_only=True):
-    variant: BacktestVariant
-    horizon: Horizon
-    origins: int
-    forecasts: int
-    brier_skill_b0: Estimate
-    brier_skill_b1: Estimate
-    auc: Estimate
-    calibration_slope: Estimate
-    note: str | None = None
+class ServedForecaster(Struct, kw_only=True):
+    forecaster: Forecaster
+    candidates: list[str]
+    reason: str
+    scores: Annotated[
+        dict[str, float],
+        Meta(description="Each candidate's mean Brier over H=2/4/8 on live forecasts resolved by as_of."),
+    ]
+    forecasts: Annotated[dict[str, int], Meta(description="Those forecasts per selection horizon.")]
+    how_chosen: str
 
 
 class ModelCard(Struct, kw_only=True):
     model_id: str
     model_version: str
-    fingerprint: Annotated[str, Meta(description="sha256 of the canonical training data.")]
+    fingerprint: Annotated[str, Meta(description="sha256 of the specification and the canonical training data.")]
+    run: RunInfo
     as_of: dt.date
     data_through: dt.date | None
+    served: ServedForecaster
     training_weeks: Annotated[int, Meta(ge=0)]
     training_events: Annotated[int, Meta(ge=0)]
     training_tracks: Annotated[int, Meta(ge=0)]
@@ -330,7 +422,42 @@ class ModelCard(Struct, kw_only=True):
     dropped_terms: list[DroppedTerm]
     fitted_tracks: list[TrackCount]
     excluded_tracks: list[ExcludedTrack]
-    missing_data: list[MissingDataRule]
+    observation_windows: list[ObservationWindowInfo]
     separation: SeparationReport
-    backtest: list[BacktestSummary]
+    backtest: Annotated[
+        list[ForecasterScore], Meta(description="The comparison table over the records reported by as_of.")
+    ]
+    margins: list[Margin]
+    tried: Annotated[list[str], Meta(description="What was tried and did not help, with its nested scores.")]
     known_limits: list[str]
+
+
+# --- forecast log -----------------------------------------------------------------------------
+
+
+class TrackRecordHorizon(Struct, kw_only=True):
+    horizon: Horizon
+    resolved: Annotated[int, Meta(ge=0, description="Logged forecasts whose window has ended and was observed.")]
+    events: Annotated[int, Meta(ge=0)]
+    brier: float | None
+    brier_recent_rate: Annotated[float | None, Meta(description="The recent-rate rule on the same forecasts.")]
+    log_loss: float | None
+    mean_forecast: float | None
+    observed_rate: float | None
+
+
+class TrackRecord(Struct, kw_only=True):
+    """The forecast log scored against what happened: Parley's own track record."""
+
+    as_of: Annotated[dt.date, Meta(description="Outcomes as reported by this day.")]
+    logged: Annotated[int, Meta(ge=0, description="Distinct (track, as_of, model, horizon) answers logged.")]
+    resolved: Annotated[int, Meta(ge=0)]
+    pending: Annotated[int, Meta(ge=0, description="Windows not over yet.")]
+    unobservable: Annotated[
+        int, Meta(ge=0, description="Windows over but outside the track's observation windows: not scored.")
+    ]
+    prospective: Annotated[
+        int, Meta(ge=0, description="Resolved forecasts first served before their window started.")
+    ]
+    horizons: list[TrackRecordHorizon]
+    prospective_horizons: list[TrackRecordHorizon]

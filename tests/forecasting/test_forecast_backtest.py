@@ -1,4 +1,5 @@
-"""Backtest: origins, scoring window, metrics, progress, determinism; and the real history."""
+"""Backtest: origins, scoring window, baselines, the nested choice, metrics, run ids; and the real
+history with its observation windows."""
 
 from __future__ import annotations
 
@@ -9,18 +10,26 @@ import msgspec
 import numpy as np
 import pytest
 
-from forecasting import backtest, build_frames, forecast_track, model_card, run_scenario
-from forecasting.backtest import _auc, _logistic_fit, month_ends
+from forecasting import ObservationWindow, backtest, build_frames, forecast_track, model_card, run_scenario
+from forecasting.backtest import _auc, _Blocks, _logistic_fit
+from forecasting.evaluation import (
+    BASELINES,
+    CANDIDATES,
+    FORECASTERS,
+    MIN_SELECTION,
+    SELECTION_HORIZONS,
+    clear_cache,
+    evaluate,
+    month_ends,
+)
+from forecasting.features import history_index
 from forecasting.frames import week_end, week_of
 from forecasting.synthetic import Records, monday, round_on, track
-from schemas.forecast import (
-    BacktestReport,
-    BacktestVariant,
-    Estimate,
-    HypotheticalStatement,
-)
+from forecasting.track_record import LoggedForecast, score_log
+from schemas.forecast import BacktestReport, Estimate, HypotheticalStatement, Population
 from schemas.vocab import Coverage, StatementKind
-from seeds.history import load_history
+from seeds.brief import brief_records
+from seeds.history import TRACKS, load_history
 
 
 def finite(e: Estimate) -> bool:
@@ -52,72 +61,164 @@ def test_metric_helpers_against_known_values() -> None:
     assert slope[1] == pytest.approx(1.0, abs=0.05) and icpt[0] == pytest.approx(0.0, abs=0.05)
 
 
+def test_year_blocks_resample_whole_years() -> None:
+    years = np.array([2015] * 3 + [2016] * 3 + [2017] * 3)
+    values = np.array([0.0] * 3 + [1.0] * 3 + [2.0] * 3)
+    blocks = _Blocks(years, 400, 1)
+    e = blocks.estimate(values, np.ones(9, bool))
+    assert e.value == pytest.approx(1.0)
+    assert e.ci_low is not None and e.ci_high is not None and 0.0 <= e.ci_low < 1.0 < e.ci_high <= 2.0
+    # Replicates only ever mix whole years: every replicate mean is a mean of year means.
+    assert np.allclose(blocks.weights.sum(axis=1), 3)
+    one_year = blocks.estimate(values, years == 2016)
+    assert one_year.value == 1.0 and one_year.ci_low is None  # one block: no interval
+
+
 def test_backtest_on_synthetic_history(history: Records) -> None:
     frames = history.frames()
+    clear_cache()  # so that the progress callback sees the evaluation run
     calls: list[tuple[int, int]] = []
-    report = backtest(frames, (2, 4), on_origin=lambda d, t: calls.append((d, t)), bootstrap=200)
+    report = backtest(frames, on_origin=lambda d, t: calls.append((d, t)), bootstrap=200)
     assert calls and calls[-1][0] == calls[-1][1] and [c[0] for c in calls] == list(range(1, len(calls) + 1))
-    fitted = next(v for v in report.variants if v.variant == BacktestVariant.FITTED)
-    assert fitted.tracks == ["alpha", "beta", "gamma"]  # milestones excluded
-    assert fitted.origins > 10 and fitted.last_origin is not None and fitted.first_origin is not None
+    assert report.tracks == ["alpha", "beta", "gamma"]  # milestones excluded
+    assert report.origins > 10 and report.first_origin is not None and report.last_origin is not None
     # Only forecasts whose window ended by the cutoff are scored.
-    assert week_end(week_of(fitted.last_origin) + 2) <= report.data_cutoff
-    m4 = next(m for m in fitted.metrics if m.horizon == 4)
-    assert m4.forecasts > 0 and 0 < m4.events < m4.forecasts
-    for e in (m4.brier, m4.brier_b0, m4.brier_b1, m4.brier_skill_b0, m4.brier_skill_b1, m4.log_loss, m4.auc):
-        assert finite(e)
-        assert e.ci_low is not None and e.ci_high is not None and e.ci_low <= e.ci_high
-    assert 0 <= m4.brier.value <= 1  # type: ignore[operator]
-    assert (
-        fitted.reliability and sum(b.forecasts for b in fitted.reliability if b.horizon == 4) == m4.forecasts
-    )
-    complete = next(v for v in report.variants if v.variant == BacktestVariant.COMPLETE_ONLY)
-    assert complete.tracks == ["alpha"]
+    assert week_end(week_of(report.last_origin) + 2) <= report.data_cutoff
+    expected = {*FORECASTERS, "served"}
+    for population in Population:
+        for h in report.horizons:
+            cells = [s for s in report.scores if s.population == population and s.horizon == h]
+            assert {s.forecaster for s in cells} == expected
+            best = {s.best_baseline for s in cells}
+            assert len(best) == 1 and best <= set(BASELINES)
+            brier = {s.forecaster: s.brier.value for s in cells}
+            assert brier[best.pop()] == min(brier[b] for b in BASELINES)  # type: ignore[type-var]
+            for s in cells:
+                assert 0 < s.events < s.forecasts and s.tracks >= 1
+                assert finite(s.brier) and finite(s.log_loss) and s.auc is not None
+                assert s.brier_difference.value == pytest.approx(s.brier.value - min(brier[b] for b in BASELINES))  # type: ignore[operator, type-var]
+    live = {(s.forecaster, s.horizon): s.forecasts for s in report.scores if s.population == Population.LIVE}
+    every = {(s.forecaster, s.horizon): s.forecasts for s in report.scores if s.population == Population.ALL}
+    assert all(live[k] <= every[k] for k in live)
+    assert {(m.population, m.horizon) for m in report.margins} == {(p, h) for p in Population for h in report.horizons}
+    assert sum(c.origins for c in report.served_choices) == len(evaluate(frames).origins)
+    served = [b for b in report.reliability if b.forecaster == "served" and b.population == Population.ALL]
+    assert sum(b.forecasts for b in served if b.horizon == 4) == every[("served", 4)]
 
-    again = backtest(frames, (2, 4), bootstrap=200)
-    # Identical but for the wall time.
+    again = backtest(frames, on_origin=lambda d, t: calls.append((d, t)), bootstrap=200)
+    assert calls[-1] == calls[-2]  # cached: told at once that every origin is done
+    # Identical but for the wall time, under the same run id.
+    assert again.run == report.run
     assert msgspec.json.encode(msgspec.structs.replace(again, elapsed_seconds=0.0)) == msgspec.json.encode(
         msgspec.structs.replace(report, elapsed_seconds=0.0)
     )
+    history.rounds.append(round_on("alpha", monday(3)))
+    changed = backtest(history.frames(), bootstrap=200).run
+    assert changed.run_id != report.run.run_id and changed.data_fingerprint != report.run.data_fingerprint
+    assert (changed.git_commit, changed.packages) == (report.run.git_commit, report.run.packages)
+
+
+def test_the_served_choice_is_nested(history: Records) -> None:
+    frames = history.frames()
+    table = evaluate(frames)
+    first, *_ = table.origins
+    early = table.choose(first)
+    assert early.forecaster == CANDIDATES[0] and min(early.forecasts.values()) < MIN_SELECTION
+    late = table.choose(table.origins[-1])
+    assert set(late.forecasts) == set(SELECTION_HORIZONS)
+    # The choice as of T reads only forecasts resolved by T against rounds reported by T: rounds
+    # reported later, even about earlier weeks, cannot change it.
+    t = table.origins[len(table.origins) // 2]
+    before = table.choose(t)
+    later = t + dt.timedelta(days=1)
+    history.rounds.extend(round_on(tid, t - dt.timedelta(days=20 + k), reported=later) for k, tid in
+                          enumerate(("alpha", "beta", "gamma")))  # fmt: skip
+    assert evaluate(history.frames()).choose(t) == before
 
 
 def test_backtest_with_too_little_data_reports_nothing_to_score() -> None:
     tracks = [track("t", Coverage.COMPLETE)]
     rounds = [round_on("t", monday(w)) for w in (0, 3, 9, 11)]
     report = backtest(build_frames(tracks, rounds, [], [], []), bootstrap=50)
-    for v in report.variants:
-        assert v.origins == 0 and v.metrics == [] and v.note
+    assert report.origins == 0 and report.scores == [] and report.note
 
 
 # --- the real history -------------------------------------------------------------------------
 
-def test_real_history_backtest_reports_finite_metrics() -> None:
+
+def real_frames() -> tuple[object, ...]:
+    h, b = load_history(), brief_records()
+    tracks = [*h.tracks, *b.tracks]
+    windows = [
+        ObservationWindow(t.id, dt.date(2014, 1, 1), dt.date(2024, 12, 31), t.coverage.value, "history")
+        for t in h.tracks
+        if t.id in TRACKS
+    ]
+    windows.append(ObservationWindow("istanbul-talks", dt.date(2026, 6, 1), dt.date(2026, 6, 7), "complete", "brief"))
+    frames = build_frames(
+        tracks, [*h.rounds, *b.rounds], [*h.exchanges, *b.exchanges], [*h.statements, *b.statements],
+        b.front_reports, windows=windows,
+    )  # fmt: skip
+    return frames, tracks
+
+
+def test_real_history_backtest_censors_the_gap_and_the_served_forecast_holds_its_own() -> None:
     # Its wall time is reported by `parley backtest`, not asserted: the machines are noisy.
-    h = load_history()
-    frames = build_frames(h.tracks, h.rounds, h.exchanges, h.statements, [])
-    report = backtest(frames)
-    fitted = next(v for v in report.variants if v.variant == BacktestVariant.FITTED)
-    assert fitted.origins >= 100
-    assert set(fitted.tracks) == {"minsk-tcg", "normandy-format", "pow-exchanges", "black-sea-grain"}
-    m4 = next(m for m in fitted.metrics if m.horizon == 4)
-    for e in (m4.brier, m4.brier_skill_b0, m4.brier_skill_b1, m4.log_loss, m4.auc, m4.calibration_slope):
-        assert finite(e)
+    frames, tracks = real_frames()
+    report = backtest(frames)  # type: ignore[arg-type]
+    assert report.origins >= 100
+    assert set(report.tracks) == {"minsk-tcg", "normandy-format", "pow-exchanges", "black-sea-grain", "istanbul-talks"}
+    # Nothing scored reaches into 2025: the history stops at 2024, the brief covers one week.
+    assert report.last_origin is not None and report.last_origin < dt.date(2024, 12, 31)
+    assert {w.track for w in report.observation_windows} >= {"minsk-tcg", "istanbul-talks"}
+    for m in report.margins:
+        assert finite(m.difference) and m.forecasts > 200
+    # The target the issue sets: on live tracks at H=2, 4 and 8 the served forecast is no worse
+    # than the best baseline (here nested, over origins the choice never saw resolved).
+    live = {m.horizon: m for m in report.margins if m.population == Population.LIVE}
+    for h in (2, 4, 8):
+        assert live[h].brier_served <= live[h].brier_baseline, live[h]
 
     cutoff = report.data_cutoff
-    card = model_card(frames, cutoff, report)
+    card = model_card(frames, cutoff, report)  # type: ignore[arg-type]
     assert card.training_events > 100 and not card.separation.detected
     assert {t.track for t in card.excluded_tracks} == {
         "direct-talks-2022", "leader-contacts", "peace-proposals", "peace-summit", "zaporizhzhia-iaea"
     }  # fmt: skip
-    assert any(d.term == "front_stalemate" for d in card.dropped_terms)  # no front reports in 2014-2024
+    assert "suspended" in {d.term for d in card.dropped_terms}  # one training event with it: no support
+    assert any("H=13" in limit and "Calibration" in limit for limit in card.known_limits)
     assert msgspec.json.decode(msgspec.json.encode(report), type=BacktestReport) == report
-    for t in h.tracks:
-        f = forecast_track(frames, t.id, cutoff)
+    for t in tracks:  # type: ignore[attr-defined]
+        f = forecast_track(frames, t.id, cutoff)  # type: ignore[arg-type]
         assert f.low_coverage == (t.coverage == Coverage.MILESTONES)
+        assert "horizon_beyond_observation" in f.flags  # nothing is observed after June 2026
+    assert "gap_spans_unobserved_weeks" in forecast_track(frames, "minsk-tcg", cutoff).flags  # type: ignore[arg-type]
 
-    # No rejection on a fitted track before 2023: in 2018 the covariate cannot be estimated,
-    # and the scenario says so instead of reporting a silent zero.
+    # No rejection on a fitted track before 2023: in 2018 the term cannot be estimated, and the
+    # scenario says so instead of reporting a silent zero.
     kremlin = HypotheticalStatement(kind=StatementKind.REJECTION, actor="russia", week_offset=0)
-    res = run_scenario(frames, "minsk-tcg", dt.date(2018, 6, 30), [kremlin], [4])
+    res = run_scenario(frames, "minsk-tcg", dt.date(2018, 6, 30), [kremlin], [4])  # type: ignore[arg-type]
     assert res.differences[0].difference == 0.0
     assert "not estimated, so no effect: rejections" in res.with_events.flags
+
+
+def test_the_log_is_scored_only_where_its_window_was_observed_and_over(history: Records) -> None:
+    frames = history.frames()
+    assert frames.data_cutoff is not None
+    as_of = dt.date(2017, 3, 1)  # a Wednesday; its forecast window starts Monday 6 March
+    served = forecast_track(frames, "alpha", as_of, [4]).horizons[0]
+    entries = [
+        LoggedForecast("alpha", as_of, "m", 4, served.probability, as_of),  # prospective
+        LoggedForecast("alpha", as_of, "m", 2, 0.5, dt.date(2026, 1, 1)),  # served long after
+        LoggedForecast("alpha", frames.data_cutoff, "m", 4, 0.5, frames.data_cutoff),  # not over yet
+        LoggedForecast("milestone-talks", as_of, "m", 4, 0.5, as_of),  # milestones: never observed
+    ]
+    record = score_log(frames, entries, frames.data_cutoff)
+    assert (record.logged, record.resolved, record.pending, record.unobservable, record.prospective) == (4, 2, 1, 1, 1)
+    (prospective,) = record.prospective_horizons
+    c = week_of(as_of)
+    weeks = history_index(frames).tracks["alpha"].round_weeks
+    y = float(((weeks > c) & (weeks <= c + 4)).any())
+    assert prospective.horizon == 4 and prospective.events == y
+    assert prospective.brier == pytest.approx((served.probability - y) ** 2)
+    assert prospective.brier_recent_rate == pytest.approx((served.recent_rate_rule - y) ** 2)

@@ -1,4 +1,4 @@
-"""Risk set and covariates: the rows and values the model is fitted on."""
+"""Risk set, covariates and observation windows: the rows and values the models are fitted on."""
 
 from __future__ import annotations
 
@@ -7,22 +7,23 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from forecasting import build_frames
+from forecasting import ObservationWindow, build_frames
+from forecasting.evaluation import evaluate
 from forecasting.features import (
     COVARIATE_NAMES,
     build_design,
     history_index,
+    recent_round_weeks,
     spell_rows,
 )
-from forecasting.frames import last_complete_week, week_end, week_of, week_start
-from forecasting.hazard import fit_design
-from forecasting.predict import hazard_path
+from forecasting.frames import HistoryFrames, day_number, last_complete_week, week_end, week_of, week_start
+from forecasting.hazard import MIN_SUPPORT, fit_design
+from forecasting.paths import hazard_path
 from forecasting.synthetic import (
     Records,
     exchange_on,
     monday,
     round_on,
-    small_history,
     statement_on,
     track,
 )
@@ -116,32 +117,98 @@ def test_suspension_flag_stays_until_the_next_round() -> None:
     assert flag[rel > 10].sum() == 0
 
 
-def test_missing_front_data_gets_indicator_and_neutral_value(history: Records) -> None:
+def test_recent_rate_counts_round_weeks_in_the_26_before_the_week() -> None:
+    tracks = [track("t", Coverage.COMPLETE)]
+    rounds = [round_on("t", monday(w)) for w in (0, 1, 1, 10, 30)]  # two rounds share week 1
+    frames = build_frames(tracks, rounds, [], [], [])
+    ev = history_index(frames).tracks["t"]
+    w0 = week_of(monday(0))
+    counts = recent_round_weeks(ev, np.array([w0 + 2, w0 + 11, w0 + 27, w0 + 31], np.int64))
+    # weeks 0 and 1; 0, 1 and 10; 1 and 10 (week 0 left the 26); 10 and 30.
+    assert counts.tolist() == [2.0, 3.0, 2.0, 2.0]
+
+
+# --- observation windows ----------------------------------------------------------------------
+
+
+def window(tid: str, start: dt.date, end: dt.date | None, coverage: str = "complete") -> ObservationWindow:
+    return ObservationWindow(tid, start, end, coverage, "test")
+
+
+def test_observed_weeks_are_whole_weeks_inside_fitted_windows() -> None:
+    frames = build_frames(
+        [track("t", Coverage.COMPLETE)], [round_on("t", monday(0))], [], [], [],
+        windows=[
+            window("t", monday(0) + dt.timedelta(days=2), monday(3) + dt.timedelta(days=1)),  # Wed .. Tue
+            window("t", monday(3) + dt.timedelta(days=2), monday(6) - dt.timedelta(days=1)),  # adjacent: merges
+            window("t", monday(10), monday(12) - dt.timedelta(days=1), "milestones"),  # not fitted
+        ],
+    )  # fmt: skip
+    observed = history_index(frames).tracks["t"].observed()
+    w0 = week_of(monday(0))
+    seen = observed.contains(np.arange(w0 - 1, w0 + 14, dtype=np.int64))
+    assert [int(w) - w0 for w in np.arange(w0 - 1, w0 + 14)[seen]] == [1, 2, 3, 4, 5]
+    assert observed.through(w0 + 1) == w0 + 5 and observed.through(w0 + 6) == w0 + 5
+    assert observed.on_day(np.array([day_number(monday(0) + dt.timedelta(days=2))], np.int64)).all()
+
+
+def _gap_history(extra_rounds: tuple[int, ...] = (), *, windowed: bool = True) -> HistoryFrames:
+    """Rounds every third week, observed in weeks 0-59 and again from week 80; nothing is known of
+    weeks 60-79 (like 2025, which no source covered). `windowed=False`: no windows declared."""
+    tracks = [track(t, Coverage.COMPLETE) for t in ("a", "b")]
+    rounds = [round_on(t, monday(w) + dt.timedelta(days=k)) for k, t in enumerate(("a", "b"))
+              for w in (*range(0, 60, 3), *range(83, 140, 3), *extra_rounds)]  # fmt: skip
+    windows = [window(t, monday(0), monday(60) - dt.timedelta(days=1)) for t in ("a", "b")]
+    windows += [window(t, monday(80), None) for t in ("a", "b")]
+    return build_frames(tracks, rounds, [], [], [], windows=windows if windowed else None)
+
+
+def test_a_week_outside_every_observation_window_is_neither_trained_on_nor_scored() -> None:
+    frames = _gap_history()
+    w0 = week_of(monday(0))
+    gap = set(range(w0 + 60, w0 + 80))
+    as_of = monday(140) + dt.timedelta(days=6)
+    design = build_design(history_index(frames).by(as_of), as_of, ["a", "b"])
+    weeks = set(design.week.tolist())
+    assert not weeks & gap  # never a training row
+    # The spell open at week 57 is censored at week 59 (no outcome), and the track re-enters the
+    # risk set only after its first round on an observed day (week 83), not at week 80.
+    rel = {w - w0 for w in weeks}
+    assert {58, 59} <= rel and not {80, 81, 82, 83} & rel and 84 in rel
+    censored = [s for s in design.spells if s[1] == 2 and s[2] == 0]
+    assert len(censored) >= 2
+
+    table = evaluate(frames)
+    assert table.horizon.size > 0
+    for c, h in zip(table.week.tolist(), table.horizon.tolist(), strict=True):
+        window_weeks = set(range(c + 1, c + h + 1))
+        assert not window_weeks & gap, "a scored window reaches into unobserved weeks"
+        assert not (w0 + 60 <= c < w0 + 83), "scored from an origin whose gap crosses unobserved weeks"
+
+    # Whatever happened in the unobserved weeks changes no training row and no scored outcome.
+    other = _gap_history(extra_rounds=(65, 70, 76))
+    design2 = build_design(history_index(other).by(as_of), as_of, ["a", "b"])
+    assert design2.week.tolist() == design.week.tolist() and design2.y.tolist() == design.y.tolist()
+    table2 = evaluate(other)
+    y1, _ = table.labels(as_of)
+    y2, _ = table2.labels(as_of)
+    assert table2.week.tolist() == table.week.tolist() and y2.tolist() == y1.tolist()
+
+    # Without windows every week counts as observed, the gap included: the censoring is theirs.
+    unwatched = _gap_history(windowed=False)
+    everything = build_design(history_index(unwatched).by(as_of), as_of, ["a", "b"])
+    assert gap <= set(everything.week.tolist())
+
+
+def test_a_term_without_support_is_not_estimated_and_named(history: Records) -> None:
     frames = history.frames()
-    assert frames.data_cutoff is not None
-    index = history_index(frames).by(frames.data_cutoff)
-    design = build_design(index, frames.data_cutoff, ["alpha", "beta", "gamma"])
-    front = design.x[:, COL["front_stalemate"]]
-    assert np.isnan(front).any() and (~np.isnan(front)).any()
-    fit = fit_design(design)
-    names = [t.name for t in fit.terms]
-    assert "front_stalemate" in names and "front_stalemate_missing" in names
-    # Missing rows take the training mean: after standardising, exactly 0 (neutral).
-    z = fit.matrix(design.x)
-    col = names.index("front_stalemate")
-    fill = fit.terms[col]
-    assert fill.fill == pytest.approx(np.nanmean(front))
-    assert np.allclose(z[np.isnan(front), col], (fill.fill - fill.mean) / fill.scale)
-    assert fit.missing_rows["front_stalemate"] == int(np.isnan(front).sum())
-
-
-def test_covariate_with_no_data_is_dropped_and_named() -> None:
-    rec = small_history()
-    rec.front_reports = []
-    frames = rec.frames()
     assert frames.data_cutoff is not None
     index = history_index(frames).by(frames.data_cutoff)
     fit = fit_design(build_design(index, frames.data_cutoff, ["alpha", "beta", "gamma"]))
     dropped = {d.term: d.reason for d in fit.dropped}
-    assert "front_stalemate" in dropped and "front_stalemate_missing" in dropped
-    assert all("front" not in t.name for t in fit.terms)
+    # small_history has one suspension and no leader-level proposal: no support for either.
+    assert fit.support["suspended"] < MIN_SUPPORT and "suspended" in dropped
+    assert "not estimated" in dropped["suspended"] and f"{MIN_SUPPORT} needed" in dropped["suspended"]
+    assert "leader_proposals" in dropped
+    assert all(t.name not in dropped for t in fit.terms)
+    assert all(fit.support[t.name] >= MIN_SUPPORT for t in fit.terms)
