@@ -783,7 +783,9 @@ def week_states(ev: TrackEvents, last: int, coverages: frozenset[str] = FITTED_C
         prev_break = np.maximum(prev_break, np.where(i >= 0, bad[np.maximum(i, 0)], np.iinfo(np.int64).min))
     good_weeks = rweeks[good]
     i = np.searchsorted(good_weeks, weeks, side="right") - 1
-    last_good = np.where(i >= 0, good_weeks[np.maximum(i, 0)], np.iinfo(np.int64).min)
+    # No observed round at all (a track whose rounds all fall outside its windows): no gap is known.
+    last_good = (np.where(i >= 0, good_weeks[np.maximum(i, 0)], np.iinfo(np.int64).min) if good_weeks.size
+                 else np.full(weeks.size, np.iinfo(np.int64).min))
     j = np.searchsorted(rweeks, weeks, side="right") - 1
     anchor = rweeks[np.maximum(j, 0)]
     k = np.searchsorted(rweeks, weeks, side="right")

@@ -212,3 +212,19 @@ def test_a_term_without_support_is_not_estimated_and_named(history: Records) -> 
     assert "leader_proposals" in dropped
     assert all(t.name not in dropped for t in fit.terms)
     assert all(fit.support[t.name] >= MIN_SUPPORT for t in fit.terms)
+
+
+def test_a_track_whose_rounds_all_fall_outside_its_windows_is_evaluated_without_any_row() -> None:
+    # A track an analyst just created, say, with rounds but no period covering them: nothing of it
+    # is observed, so it adds no scored forecast, and the other tracks are scored as before.
+    frames = _gap_history()
+    rounds = [round_on("c", monday(w)) for w in range(0, 40, 4)]
+    lonely = build_frames(
+        [track(t, Coverage.COMPLETE) for t in ("a", "b", "c")],
+        [*(round_on(t, monday(w) + dt.timedelta(days=k)) for k, t in enumerate(("a", "b"))
+           for w in (*range(0, 60, 3), *range(83, 140, 3))), *rounds], [], [], [],
+        windows=[*(window(t, monday(0), monday(60) - dt.timedelta(days=1)) for t in ("a", "b")),
+                 *(window(t, monday(80), None) for t in ("a", "b")),
+                 window("c", monday(200), None)],
+    )  # fmt: skip
+    assert evaluate(lonely).week.tolist() == evaluate(frames).week.tolist()
