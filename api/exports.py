@@ -35,6 +35,7 @@ from schemas.vocab import TrackStatus
 # With `all=true`, items are read and sent this many at a time.
 BATCH_SIZE = 1000
 _decode = msgspec.json.Decoder().decode
+_encode = msgspec.json.Encoder().encode
 
 
 class ExportFormat(StrEnum):
@@ -84,9 +85,9 @@ def polars_type(info: msgspec.inspect.Type) -> pl.DataType:
         return pl.Date()
     if isinstance(info, msgspec.inspect.DateTimeType):
         return pl.Datetime("us", "UTC")
-    if isinstance(info, msgspec.inspect.ListType):
+    if isinstance(info, msgspec.inspect.ListType) and not isinstance(info.item_type, msgspec.inspect.StructType):
         return pl.List(polars_type(info.item_type))
-    return pl.String()
+    return pl.String()  # nested records (a track's coverage periods, an exchange's claims): JSON text
 
 
 @functools.cache
@@ -124,6 +125,8 @@ def frame(items: list[bytes], schema: dict[str, pl.DataType], timeline: bool) ->
             columns[name] = [dt.date.fromisoformat(v) if v else None for v in columns[name]]
         elif isinstance(dtype, pl.Datetime):
             columns[name] = [dt.datetime.fromisoformat(v) if v else None for v in columns[name]]
+        elif dtype == pl.String() and any(isinstance(v, (list, dict)) for v in columns[name]):
+            columns[name] = [v if v is None or isinstance(v, str) else _encode(v).decode() for v in columns[name]]
     return pl.DataFrame(columns, schema=schema)
 
 
