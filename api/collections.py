@@ -31,6 +31,8 @@ class Columns:
     status: str | None = None
     outcome: str | None = None
     external_id: str | None = None
+    # The `actor` filter's rows: the actors an event involves (parties, mediators, delegation
+    # heads, speakers); for an actor, the actor it is affiliated to, which the filter follows.
     actors: tuple[str, ...] = ()
 
 
@@ -49,6 +51,9 @@ class Collection(Generic[CreateT]):
     columns: Callable[[CreateT], Columns]
     references: Callable[[CreateT], list[Reference]]
     tag: str  # the OpenAPI tag its operations share
+    # Fields the server derives from a record when writing it, stored in its body (a track's
+    # `coverage`, an exchange's `claims_differ`).
+    derived: Callable[[CreateT], dict[str, object]] = lambda _: {}
 
     @property
     def is_event(self) -> bool:
@@ -92,7 +97,8 @@ def _event_columns(
 
 def _round_columns(x: r.RoundCreate) -> Columns:
     return _event_columns(
-        x, track_id=x.track, outcome=x.outcome.value, actors=tuple(dict.fromkeys([*x.mediators, *x.delegation_heads]))
+        x, track_id=x.track, outcome=x.outcome.value, status=x.status.value,
+        actors=tuple(dict.fromkeys([*x.mediators, *x.delegation_heads])),
     )
 
 
@@ -128,8 +134,14 @@ def _round_references(x: r.RoundCreate) -> list[Reference]:
 
 
 def _exchange_references(x: r.ExchangeCreate) -> list[Reference]:
+    claims = [
+        reference
+        for i, claim in enumerate(x.claims)
+        for reference in (*_one(f"claims[{i}].claimant", "actors", claim.claimant),
+                          *_each(f"claims[{i}].sources", "sources", claim.sources))
+    ]
     return [*_one("track", "tracks", x.track), *_one("round", "rounds", x.round),
-            *_each("mediators", "actors", x.mediators), *_event_references(x)]
+            *_each("mediators", "actors", x.mediators), *_event_references(x), *claims]
 
 
 def _statement_references(x: r.StatementCreate) -> list[Reference]:
@@ -150,7 +162,8 @@ def _no_references(_: msgspec.Struct) -> list[Reference]:
 
 ACTORS = Collection(
     "actors", "actor", r.ActorCreate, w.ActorPatch, r.Actor, None,
-    lambda x: Columns(sort_key=x.id, kind=x.kind.value), lambda x: _one("affiliation", "actors", x.affiliation),
+    lambda x: Columns(sort_key=x.id, kind=x.kind.value, actors=(x.affiliation,) if x.affiliation else ()),
+    lambda x: _one("affiliation", "actors", x.affiliation),
     "reference",
 )
 SOURCES = Collection(
@@ -162,14 +175,14 @@ FRONTS = Collection(
     "fronts", "front", r.FrontCreate, w.FrontPatch, r.Front, None, lambda x: Columns(sort_key=x.id), _no_references,
     "fronts",
 )
-# Tracks keep `format` in the generic `kind` column and `coverage` in `status`.
+# Tracks keep `format` in the generic `kind` column and their derived `coverage` in `status`.
 TRACKS = Collection(
     "tracks", "track", r.TrackCreate, w.TrackPatch, r.Track, None,
     lambda x: Columns(
         sort_key=x.id, kind=x.format.value, status=x.coverage.value,
         actors=tuple(dict.fromkeys([*x.parties, *x.mediators])),
     ),
-    _track_references, "negotiations",
+    _track_references, "negotiations", lambda x: {"coverage": x.coverage.value},
 )
 ROUNDS = Collection(
     "rounds", EventKind.ROUND.value, r.RoundCreate, w.RoundPatch, r.Round, ids.ROUND_PREFIX, _round_columns,
@@ -177,7 +190,7 @@ ROUNDS = Collection(
 )
 EXCHANGES = Collection(
     "exchanges", EventKind.EXCHANGE.value, r.ExchangeCreate, w.ExchangePatch, r.Exchange, ids.EXCHANGE_PREFIX,
-    _exchange_columns, _exchange_references, "negotiations",
+    _exchange_columns, _exchange_references, "negotiations", lambda x: {"claims_differ": r.claims_differ(x)},
 )
 STATEMENTS = Collection(
     "statements", EventKind.STATEMENT.value, r.StatementCreate, w.StatementPatch, r.Statement, ids.STATEMENT_PREFIX,

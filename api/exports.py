@@ -164,6 +164,8 @@ def frame(items: list[bytes], schema: dict[str, pl.DataType], timeline: bool, as
             columns[name] = [dt.date.fromisoformat(v) if v else None for v in columns[name]]
         elif isinstance(dtype, pl.Datetime):
             columns[name] = [dt.datetime.fromisoformat(v) if v else None for v in columns[name]]
+        elif dtype == pl.String() and any(isinstance(v, (list, dict)) for v in columns[name]):
+            columns[name] = [v if v is None or isinstance(v, str) else _encode(v).decode() for v in columns[name]]
     return pl.DataFrame(columns, schema=schema)
 
 

@@ -58,8 +58,6 @@ from schemas.forecast import (
     ScenarioRequest,
 )
 from schemas.types import Slug
-from seeds.brief import BRIEF_DAY
-from seeds.history import TRACKS as HISTORY_TRACKS
 
 OnOrigin = Callable[[int, int], None]
 
@@ -107,31 +105,13 @@ async def latest_revision(conn: Connection) -> int:
     return int(row[0])
 
 
-# Provisional observation windows, until tracks carry their own `coverage_periods`: the history
-# files observed their tracks from 2014 to the end of 2024; the 7 June 2026 brief observed the
-# week it covers of the track it names; nothing else was observed.
-HISTORY_WINDOW = (dt.date(2014, 1, 1), dt.date(2024, 12, 31))
-BRIEF_WINDOWS = {"istanbul-talks": (BRIEF_DAY - dt.timedelta(days=6), BRIEF_DAY)}
-
-
 def windows_from_tracks(tracks: Sequence[Any]) -> list[ObservationWindow]:
-    """The observation windows of the stored tracks: their `coverage_periods` where they have
-    them, else the provisional table above. The one place the forecaster learns what was observed."""
-    windows: list[ObservationWindow] = []
-    for track in tracks:
-        coverage = str(getattr(track.coverage, "value", track.coverage))
-        periods = getattr(track, "coverage_periods", None)
-        if periods:
-            windows.extend(
-                ObservationWindow(track.id, p.start, p.end, str(getattr(p.coverage, "value", p.coverage)), p.basis or "")
-                for p in periods
-            )
-            continue
-        if track.id in HISTORY_TRACKS:
-            windows.append(ObservationWindow(track.id, *HISTORY_WINDOW, coverage, "the 2014–2024 history files"))
-        if track.id in BRIEF_WINDOWS:
-            windows.append(ObservationWindow(track.id, *BRIEF_WINDOWS[track.id], coverage, "the 7 June 2026 brief"))
-    return windows
+    """The observation windows of the stored tracks: their `coverage_periods`. The one place the
+    forecaster learns what was observed; a track without periods observed nothing."""
+    return [
+        ObservationWindow(track.id, p.start, p.end, str(p.coverage), p.basis or "")
+        for track in tracks for p in track.coverage_periods
+    ]
 
 
 def held_rounds(rounds: Sequence[Any]) -> list[Any]:

@@ -23,7 +23,15 @@ AsOf = Annotated[
 ]
 TrackFilter = Annotated[str | None, QueryParameter(name="track", pattern=SLUG_PATTERN, max_length=64, description="Only records of this track.")]
 FrontFilter = Annotated[str | None, QueryParameter(name="front", pattern=SLUG_PATTERN, max_length=64, description="Only records of this front.")]
-ActorFilter = Annotated[str | None, QueryParameter(name="actor", pattern=SLUG_PATTERN, max_length=64, description="Only records involving this actor.")]
+ActorFilter = Annotated[str | None, QueryParameter(name="actor", pattern=SLUG_PATTERN, max_length=64, description="Only records involving this actor, or an actor affiliated to it (`russia` finds Peskov's statements).")]
+TextSearch = Annotated[
+    str | None,
+    QueryParameter(
+        name="q", min_length=1, max_length=500,
+        description="Full-text search of summary, quote and notes: records containing every word (stemmed, "
+        "any case); \"double quotes\" match a phrase. Other punctuation separates words.",
+    ),
+]
 
 Format = Annotated[
     ExportFormat | None,

@@ -9,7 +9,7 @@ from api.settings import get_settings
 from api.store import LoadSummary, load_records
 from seeds.brief import brief_records
 from seeds.history import DEFAULT_DATA_DIR, load_history
-from seeds.recordset import RecordSet
+from seeds.recordset import RecordSet, merged
 
 SEED_REASON = "seed"
 
@@ -21,18 +21,17 @@ def batches(record_set: RecordSet) -> list[tuple[Collection, list[msgspec.Struct
 
 
 def seed_record_sets() -> list[RecordSet]:
-    """Everything `parley seed` loads."""
+    """Everything `parley seed` loads, as one set: the history, then the brief."""
     history = load_history(DEFAULT_DATA_DIR, *get_settings().extra_history_dirs)
-    return [RecordSet(**msgspec.structs.asdict(history)), brief_records()]
+    return [merged(RecordSet(**msgspec.structs.asdict(history)), brief_records())]
 
 
 async def seed(conn: Connection) -> LoadSummary:
-    """Create every seed record not already present; running it twice changes nothing."""
-    created = unchanged = 0
-    for record_set in seed_record_sets():
-        summary = await load_records(conn, batches(record_set), reason=SEED_REASON)
-        created, unchanged = created + summary.created, unchanged + summary.unchanged
-    return LoadSummary(created=created, unchanged=unchanged)
+    """Bring the store up to date with the seed: create what is missing and correct, as new
+    revisions, the records an earlier seed wrote that the seed data has changed since. Records
+    changed or retracted by anyone else are left alone; running it twice changes nothing."""
+    (record_set,) = seed_record_sets()
+    return await load_records(conn, batches(record_set), reason=SEED_REASON)
 
 
 async def is_empty(conn: Connection) -> bool:

@@ -6,6 +6,8 @@ The SQL is kept to what SQLite and PostgreSQL both speak (row-value comparison, 
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import NamedTuple
@@ -35,7 +37,8 @@ class ListQuery:
     limit: int
     equals: dict[str, str] = field(default_factory=dict)  # column -> value
     kinds: tuple[str, ...] = ()  # timeline only: restrict to these record kinds
-    actor: str | None = None
+    actor: str | None = None  # also matches records of actors affiliated to it, up the chain
+    text: str | None = None  # full-text search (`q`), see `search_expression`
     date_from: date | None = None
     date_to: date | None = None
     as_of: date | None = None
@@ -52,6 +55,37 @@ class StoredRow(NamedTuple):
 
 # Column names come from this allow-list only, never from a request.
 FILTER_COLUMNS = frozenset({"track_id", "front_id", "kind", "status", "outcome"})
+
+# The actor asked for and every actor affiliated to it, directly or up a chain (peskov ->
+# russia). UNION, not UNION ALL, so a cycle of affiliations ends.
+AFFILIATED_ACTORS = """WITH RECURSIVE members(member) AS (
+        SELECT CAST(? AS TEXT)
+        UNION SELECT e.record_id FROM record_actors e JOIN members ON e.actor_id = members.member
+              WHERE e.collection = 'actor')
+    SELECT member FROM members"""
+# Event records whose summary, quote or notes match a search expression, per dialect: an FTS5
+# table on SQLite, and on PostgreSQL the GIN-indexed `record_search_vector` (migration 0003).
+TEXT_MATCH = {
+    "sqlite": "(collection, id) IN (SELECT k.collection, k.record_id FROM record_search"
+              " JOIN record_search_keys k ON k.search_id = record_search.rowid WHERE record_search MATCH ?)",
+    "postgresql": "record_search_vector(body) @@ websearch_to_tsquery('english', ?)",
+}
+_CHUNK_RE = re.compile(r'"([^"]*)"|(\S+)')  # a quoted phrase, or a run of non-blanks
+_WORD_RE = re.compile(r"[^\W_]+")  # letters and digits: what both tokenizers keep
+
+
+def search_expression(text: str) -> str | None:
+    """`q` as a search that FTS5 and PostgreSQL's websearch_to_tsquery both read the same way: every
+    word must occur (stemmed, any case), and words in double quotes, or joined by punctuation
+    ("ceasefire-talks"), must occur together as a phrase. Nothing else is syntax: each phrase is
+    rebuilt from its letters and digits, so no input can be a malformed query. None when `text`
+    holds no word at all."""
+    phrases = []
+    for quoted, bare in _CHUNK_RE.findall(text):
+        words = _WORD_RE.findall(quoted or bare)
+        if words:
+            phrases.append('"' + " ".join(words) + '"')
+    return " ".join(phrases) or None
 
 
 class RecordRepository:
@@ -78,8 +112,15 @@ class RecordRepository:
             params.append(value)
         if query.actor is not None:
             where.append("EXISTS (SELECT 1 FROM record_actors a WHERE a.collection = records.collection"
-                         " AND a.record_id = records.id AND a.actor_id = ?)")
+                         f" AND a.record_id = records.id AND a.actor_id IN ({AFFILIATED_ACTORS}))")
             params.append(query.actor)
+        if query.text is not None:
+            expression = search_expression(query.text)
+            if expression is None:
+                where.append("1 = 0")  # no word to look for: nothing matches
+            else:
+                where.append(TEXT_MATCH[self.conn.dialect])
+                params.append(expression)
         if query.date_from is not None:
             where.append("event_date >= ?")
             params.append(query.date_from.isoformat())
@@ -127,18 +168,33 @@ class RecordRepository:
     async def schema_version(self) -> int:
         return await schema_version(self.conn)
 
+    async def ever_existed(self, collection: Collection, record_id: str) -> bool:
+        """Whether the record has any revision, live or retracted."""
+        return await self.conn.fetchone(
+            "SELECT 1 FROM revisions WHERE collection = ? AND record_id = ? LIMIT 1", (collection.record_kind, record_id)
+        ) is not None
+
+    async def written_by(self, collection: Collection, record_id: str, revision: int, reason: str) -> bool:
+        """Whether that revision of the record was written with `reason` and no API key: by a loader."""
+        row = await self.conn.fetchone(
+            "SELECT reason, key_id FROM revisions WHERE collection = ? AND record_id = ? AND revision = ?",
+            (collection.record_kind, record_id, revision),
+        )
+        return row is not None and row[0] == reason and row[1] is None
+
     async def exists(self, collection: Collection, record_id: str) -> bool:
         return await self.get(collection, record_id) is not None
 
     async def latest_activity(self, track_ids: list[str], as_of: date) -> dict[str, dict[str, date]]:
-        """Per track, the latest dated round, executed exchange, suspension and withdrawal by `as_of`."""
+        """Per track, the latest dated held round, executed exchange, suspension and withdrawal by
+        `as_of`. Announced and cancelled rounds are no activity: they did not take place."""
         if not track_ids:
             return {}
         marks = ", ".join("?" * len(track_ids))
         rows = await self.conn.fetchall(
             f"""SELECT track_id, collection, kind, MAX(event_date) FROM records
                 WHERE track_id IN ({marks}) AND event_date IS NOT NULL AND reported_at <= ?
-                  AND (collection = 'round'
+                  AND ((collection = 'round' AND COALESCE(status, 'held') = 'held')
                        OR (collection = 'exchange' AND status = 'executed')
                        OR (collection = 'statement' AND kind IN ('suspension', 'withdrawal')))
                 GROUP BY track_id, collection, kind""",
@@ -252,7 +308,9 @@ class RevisionWriter:
         recorded_at = utc_now()
         fields = msgspec.to_builtins(record)
         fields.pop("id", None)
-        body = _encode({"id": record_id, **fields, "revision": revision, "recorded_at": recorded_at}).decode()
+        body = _encode(
+            {"id": record_id, **fields, **collection.derived(record), "revision": revision, "recorded_at": recorded_at}
+        ).decode()
         values = (
             int(collection.is_event), columns.sort_key, columns.event_date, columns.reported_at, columns.track_id,
             columns.front_id, columns.kind, columns.status, columns.outcome, columns.external_id, revision,
@@ -298,21 +356,47 @@ class RevisionWriter:
 class LoadSummary:
     created: int
     unchanged: int
+    corrected: int = 0
+    # Changed by someone else (an analyst's correction) or retracted since the loader wrote
+    # them: their current state is theirs, and the loader leaves it alone.
+    kept: int = 0
 
 
 async def load_records(conn: Connection, batches: list[tuple[Collection, list[msgspec.Struct]]], reason: str) -> LoadSummary:
-    """Create the records not yet present (matched by natural key), all in one transaction."""
-    created = unchanged = 0
-    writer = RevisionWriter(conn)
+    """Bring the store up to date with `batches`, all in one transaction.
+
+    A record not present (by natural key) is created. One present with other content is corrected,
+    as a new revision, when its current revision is one this loader wrote (same `reason`, no
+    key), so a store seeded by an older version gains what the seed data gained; running it
+    again creates and corrects nothing.
+    """
+    outcomes: Counter[str] = Counter()
+    writer, records = RevisionWriter(conn), RecordRepository(conn)
     # One transaction for the whole batch: a seed or import lands completely or not at all.
     async with write_transaction(conn):
-        for collection, records in batches:
-            for record in records:
-                if await writer.find_by_natural_key(collection, record) is None:
-                    await writer.create(collection, record, reason=reason)
-                    created += 1
-                else:
-                    unchanged += 1
-    return LoadSummary(created=created, unchanged=unchanged)
+        for collection, items in batches:
+            for record in items:
+                outcomes[await _load_one(writer, records, collection, record, reason)] += 1
+    return LoadSummary(created=outcomes["created"], unchanged=outcomes["unchanged"],
+                       corrected=outcomes["corrected"], kept=outcomes["kept"])
 
 
+async def _load_one(
+    writer: RevisionWriter, records: RecordRepository, collection: Collection, record: msgspec.Struct, reason: str
+) -> str:
+    record_id = await writer.find_by_natural_key(collection, record)
+    if record_id is None:
+        natural_id = mint_id(collection, getattr(record, "external_id")) if collection.is_event else getattr(record, "id")
+        if await records.ever_existed(collection, natural_id):
+            return "kept"  # retracted: bringing it back is a restore, for a person to decide
+        await writer.create(collection, record, reason=reason)
+        return "created"
+    stored = await records.get(collection, record_id)
+    assert stored is not None  # find_by_natural_key finds live records only
+    current = msgspec.json.decode(stored)
+    if collection.writable(current) == msgspec.to_builtins(record):
+        return "unchanged"
+    if not await records.written_by(collection, record_id, int(current["revision"]), reason):
+        return "kept"
+    await writer.correct(collection, record_id, record, int(current["revision"]) + 1, reason=reason, key_id=None)
+    return "corrected"

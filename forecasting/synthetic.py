@@ -16,6 +16,7 @@ import numpy as np
 from forecasting.features import DECAY_HALF_LIFE_WEEKS, RECENT_WEEKS
 from forecasting.frames import HistoryFrames, build_frames
 from schemas.records import (
+    CoveragePeriod,
     ExchangeCreate,
     FrontReportCreate,
     RoundCreate,
@@ -58,7 +59,7 @@ def track(tid: str, coverage: Coverage, mediators: list[str] | None = None) -> T
         parties=["russia", "ukraine"],
         mediators=mediators or [],
         format=TrackFormat.MEDIATED,
-        coverage=coverage,
+        coverage_periods=[CoveragePeriod(start=dt.date(2000, 1, 1), coverage=coverage)],
     )
 
 

@@ -37,6 +37,7 @@ from schemas.vocab import (
     FrontStatus,
     Intensity,
     Outcome,
+    RoundStatus,
     Side,
     StatementKind,
     TrackFormat,
@@ -109,13 +110,56 @@ class Front(FrontFields, kw_only=True):
     recorded_at: RecordedAt
 
 
+class CoveragePeriod(Struct, kw_only=True, forbid_unknown_fields=True):
+    """A span of days over which Parley's records observe a track, and how completely."""
+
+    start: Annotated[dt.date, Meta(description="First day observed.")]
+    end: Annotated[dt.date | None, Meta(description="Last day observed (inclusive); null while still observed.")] = None
+    # No Meta description on enum fields: the enum's docstring is its one description (two
+    # different ones would make the generated OpenAPI document change from run to run).
+    coverage: Coverage
+    basis: Annotated[ShortText | None, Meta(description="The evidence for the coverage claimed.")] = None
+
+    def __post_init__(self) -> None:
+        if self.end is not None and self.end < self.start:
+            raise ValueError("`end` must not be before `start`")
+
+
+CoveragePeriods = Annotated[
+    list[CoveragePeriod],
+    Meta(max_length=200, description="What the records observe of the track, oldest first; periods do not "
+                                     "overlap. Weeks outside every period were not observed. The track's "
+                                     "`coverage` is derived from the latest period (`milestones` when none)."),
+]
+
+
+def coverage_of(periods: list[CoveragePeriod]) -> Coverage:
+    """A track's coverage: that of its latest period, or milestones when it has none."""
+    return periods[-1].coverage if periods else Coverage.MILESTONES
+
+
 class TrackFields(Struct, kw_only=True):
     name: Name
     parties: Annotated[list[Slug], Meta(min_length=1, max_length=50)]
     mediators: ActorIds = []
     format: TrackFormat
-    coverage: Coverage
+    coverage_periods: CoveragePeriods = []
     description: LongText | None = None
+
+    def __post_init__(self) -> None:
+        for earlier, later in zip(self.coverage_periods, self.coverage_periods[1:]):
+            if earlier.end is None or earlier.end >= later.start:
+                raise ValueError(
+                    "`coverage_periods` must be sorted by `start` and must not overlap: the period from "
+                    f"{earlier.start} {'has no end' if earlier.end is None else f'ends {earlier.end}'}, "
+                    f"the next starts {later.start}"
+                )
+
+    @property
+    def coverage(self) -> Coverage:
+        """The derived coverage; a stored `Track` carries the same value as a field of its own, so
+        code reading either kind of track asks for `coverage` alike."""
+        return coverage_of(self.coverage_periods)
 
 
 class TrackCreate(TrackFields, forbid_unknown_fields=True):
@@ -126,8 +170,11 @@ class Track(TrackFields, kw_only=True):
     id: Slug
     revision: Revision
     recorded_at: RecordedAt
+    coverage: Coverage  # derived: the latest period's, `milestones` when there are none
     status: Annotated[TrackStatus, Meta(description="Derived from rounds and statements reported by `as_of`.")]
-    last_round_on: Annotated[dt.date | None, Meta(description="Date of the latest dated round reported by `as_of`.")]
+    last_round_on: Annotated[
+        dt.date | None, Meta(description="Date of the latest dated held round reported by `as_of`.")
+    ]
 
 
 # --- event records: ids are minted by the server ----------------------------------------------
@@ -168,6 +215,7 @@ class RoundFields(EventFields, kw_only=True):
     outcome: Outcome = Outcome.UNKNOWN
     ceasefire_agreed: bool | None = None
     agreed_to_meet_again: bool | None = None
+    status: RoundStatus = RoundStatus.HELD
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -185,6 +233,16 @@ class Round(RoundFields, kw_only=True):
     recorded_at: RecordedAt
 
 
+class ExchangeClaim(Struct, kw_only=True, forbid_unknown_fields=True):
+    """What one claimant (a side, a mediator) said an exchange returned, with its sources."""
+
+    claimant: Slug
+    returned_to_ukraine: Count | None = None
+    returned_to_russia: Count | None = None
+    sources: SourceIds
+    notes: LongText | None = None
+
+
 class ExchangeFields(EventFields, kw_only=True):
     track: Slug
     round: RoundId | None = None
@@ -195,6 +253,10 @@ class ExchangeFields(EventFields, kw_only=True):
     returned_to_ukraine: Count | None = None
     returned_to_russia: Count | None = None
     mediators: ActorIds = []
+    claims: Annotated[
+        list[ExchangeClaim],
+        Meta(max_length=20, description="Each claimant's own figures, where the sides' accounts differ."),
+    ] = []
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -208,10 +270,22 @@ class ExchangeCreate(ExchangeFields, forbid_unknown_fields=True):
     pass
 
 
+def claims_differ(exchange: ExchangeFields) -> bool:
+    """True when two claims, or a claim and the exchange's own figures, give different counts."""
+    for figure in ("returned_to_ukraine", "returned_to_russia"):
+        if len({getattr(x, figure) for x in (exchange, *exchange.claims)} - {None}) > 1:
+            return True
+    return False
+
+
 class Exchange(ExchangeFields, kw_only=True):
     id: ExchangeId
     revision: Revision
     recorded_at: RecordedAt
+    # A default, so exchanges stored before claims existed still decode.
+    claims_differ: Annotated[
+        bool, Meta(description="Derived: true when two claims, or a claim and the figures above, disagree.")
+    ] = False
 
 
 class StatementFields(EventFields, kw_only=True):

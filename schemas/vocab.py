@@ -49,7 +49,9 @@ class TrackFormat(StrEnum):
 
 
 class Coverage(StrEnum):
-    """How completely Parley's records cover a track's rounds; the forecaster needs to know."""
+    """How completely Parley's records cover a track's rounds; the forecaster needs to know.
+    complete: every round is a record; partial: most are; milestones: only milestones are. A
+    track's coverage is that of its latest coverage period (`milestones` when it has none)."""
 
     COMPLETE = "complete"
     PARTIAL = "partial"
@@ -70,6 +72,16 @@ class Outcome(StrEnum):
     PARTIAL = "partial"
     NONE = "none"
     UNKNOWN = "unknown"
+
+
+class RoundStatus(StrEnum):
+    """Whether a round took place: held (the default), announced (or scheduled; not shown to have
+    been held) or cancelled (called and then not held, or postponed). Only held rounds count as
+    rounds: for a track's status and `last_round_on`, and for the forecaster."""
+
+    HELD = "held"
+    ANNOUNCED = "announced"
+    CANCELLED = "cancelled"
 
 
 class ExchangeKind(StrEnum):

@@ -12,6 +12,7 @@ from pathlib import Path
 from schemas.ids import ROUND_PREFIX, derived_id
 from schemas.records import (
     ActorCreate,
+    CoveragePeriod,
     ExchangeCreate,
     FrontCreate,
     FrontReportCreate,
@@ -91,7 +92,11 @@ FRONTS = [
 TRACKS = [
     TrackCreate(
         id="istanbul-talks", name="Istanbul talks (2026)", parties=["russia", "ukraine"], mediators=["turkey"],
-        format=TrackFormat.MEDIATED, coverage=Coverage.COMPLETE,
+        format=TrackFormat.MEDIATED,
+        coverage_periods=[CoveragePeriod(
+            start=dt.date(2026, 6, 1), end=BRIEF_DAY, coverage=Coverage.COMPLETE,
+            basis="The 7 June 2026 brief reports that week; round 1 is implied and undated.",
+        )],
         description="Direct Russia–Ukraine delegation talks hosted by Turkey in Istanbul.",
     )
 ]

@@ -5,6 +5,12 @@ the actors, sources and tracks those records cite are derived from the same rows
 conventions are documented in `seeds/data/timeline_notes.md` and
 `seeds/data/timeline_tcg_normandy_2015_2022_notes.md`.
 
+Three optional side tables beside them refine the mapping, each when present:
+`actors.csv` (people and bodies the alias table lacks, with their affiliation),
+`coverage_periods.csv` (what the history observed of each track, and how completely) and
+`exchange_claims.csv` (each side's own figures for an exchange). Without them the mapping is
+what it was before they existed.
+
 `map_history` is pure (no I/O) and deterministic: output lists are sorted by id / external_id,
 so two runs over the same rows encode to the same bytes.
 """
@@ -22,6 +28,8 @@ import polars as pl
 
 from schemas.records import (
     ActorCreate,
+    CoveragePeriod,
+    ExchangeClaim,
     ExchangeCreate,
     RoundCreate,
     SourceCreate,
@@ -36,6 +44,7 @@ from schemas.vocab import (
     ExchangeKind,
     ExchangeStatus,
     Outcome,
+    RoundStatus,
     StatementKind,
     TrackFormat,
 )
@@ -48,8 +57,27 @@ COLUMNS = (
     "parties", "summary", "outcome", "pow_released_ukraine", "pow_released_russia", "source_url",
     "source_title", "confidence", "notes",
 )  # fmt: skip
+# Optional columns after `notes` (blank = the default): a round's status (held, announced,
+# cancelled) and a statement's speaker (an actor slug; else the first party named).
+OPTIONAL_COLUMNS = ("round_status", "speaker")
+
+ACTORS_FILE, COVERAGE_FILE, CLAIMS_FILE = "actors.csv", "coverage_periods.csv", "exchange_claims.csv"
+SIDE_COLUMNS = {
+    ACTORS_FILE: ("id", "name", "kind", "affiliation", "role"),
+    COVERAGE_FILE: ("track", "start", "end", "coverage", "basis"),
+    CLAIMS_FILE: ("exchange", "claimant", "returned_to_ukraine", "returned_to_russia", "source_url",
+                  "source_title", "notes"),
+}
 
 Row = Mapping[str, str | None]
+
+
+class SideTables(NamedTuple):
+    """The optional side tables, each as rows of strings (blank -> None), or None when absent."""
+
+    actors: list[dict[str, str | None]] | None = None
+    coverage_periods: list[dict[str, str | None]] | None = None
+    exchange_claims: list[dict[str, str | None]] | None = None
 
 
 class HistoryRecords(msgspec.Struct):
@@ -86,6 +114,9 @@ ACTORS: dict[str, tuple[str, ActorKind]] = {
     "south-africa": ("South Africa", ActorKind.STATE),
     "united-states": ("United States", ActorKind.STATE),
     "vatican": ("Holy See (Vatican)", ActorKind.STATE),
+    "canada": ("Canada", ActorKind.STATE),
+    "norway": ("Norway", ActorKind.STATE),
+    "poland": ("Poland", ActorKind.STATE),
     "osce": ("Organization for Security and Co-operation in Europe", ActorKind.ORGANISATION),
     "un": ("United Nations", ActorKind.ORGANISATION),
     "un-security-council": ("UN Security Council", ActorKind.ORGANISATION),
@@ -130,6 +161,9 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "US": ("united-states",),
     "USA": ("united-states",),
     "Vatican": ("vatican",),
+    "Canada": ("canada",),
+    "Norway": ("norway",),
+    "Poland": ("poland",),
     "Holy See": ("vatican",),
     "OSCE": ("osce",),
     "UN": ("un",),
@@ -285,12 +319,9 @@ def infer_outcome(text: str | None) -> Outcome:
     return Outcome.NONE if failed else Outcome.PARTIAL
 
 
-STATEMENT_KINDS: dict[str, StatementKind] = {
-    "proposal": StatementKind.PROPOSAL,
-    "rejection": StatementKind.REJECTION,
-    "statement": StatementKind.ASSESSMENT,
-    "suspension": StatementKind.SUSPENSION,
-    "withdrawal": StatementKind.WITHDRAWAL,
+# Every statement kind by its own name, and the dataset's `statement` for an assessment.
+STATEMENT_KINDS: dict[str, StatementKind] = {kind.value: kind for kind in StatementKind} | {
+    "statement": StatementKind.ASSESSMENT
 }
 ROUND_TYPES = ("round", "agreement")
 EXCHANGE_TYPES = ("exchange",)
@@ -389,8 +420,26 @@ def history_files(data_dir: Path, *more_dirs: Path) -> list[Path]:
     return [found[name] for name in sorted(found)]
 
 
+def read_side_tables(data_dir: Path, *more_dirs: Path) -> SideTables:
+    """The side tables found in the first of the folders that holds each (shipped copies win)."""
+    tables: dict[str, list[dict[str, str | None]] | None] = {}
+    for name in SIDE_COLUMNS:
+        path = next((d / name for d in (data_dir, *more_dirs) if (d / name).is_file()), None)
+        tables[name] = None if path is None else read_side_table(path)
+    return SideTables(tables[ACTORS_FILE], tables[COVERAGE_FILE], tables[CLAIMS_FILE])
+
+
+def read_side_table(path: Path) -> list[dict[str, str | None]]:
+    """One side table's rows, cells stripped (blank -> None); its header must have the agreed columns."""
+    frame = pl.read_csv(path, infer_schema_length=0)
+    missing = [c for c in SIDE_COLUMNS[path.name] if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{path.name}: missing columns {', '.join(missing)}")
+    return [{c: _clean(r.get(c)) for c in SIDE_COLUMNS[path.name]} for r in frame.iter_rows(named=True)]
+
+
 def load_history(data_dir: Path = DEFAULT_DATA_DIR, *more_dirs: Path) -> HistoryRecords:
-    return map_history(read_rows(history_files(data_dir, *more_dirs)))
+    return map_history(read_rows(history_files(data_dir, *more_dirs)), read_side_tables(data_dir, *more_dirs))
 
 
 S = TypeVar("S", bound=msgspec.Struct)
@@ -431,9 +480,18 @@ class _Common(NamedTuple):
 Event = RoundCreate | ExchangeCreate | StatementCreate
 
 
-def _event(row: Row, src: str, parties: list[str], mediators: list[str]) -> Event:
+def _event(
+    row: Row, src: str, parties: list[str], mediators: list[str], claims: list[ExchangeClaim],
+    known_actors: Mapping[str, object],
+) -> Event:
     """The one record a row becomes, by its `event_type`."""
     event_type, track = _required(row, "event_type"), _required(row, "track")
+    if row["round_status"] is not None and event_type not in ROUND_TYPES:
+        raise ValueError(f"`round_status` is for round and agreement rows, not {event_type!r}")
+    if row["speaker"] is not None and event_type not in STATEMENT_KINDS:
+        raise ValueError(f"`speaker` is for statement rows, not {event_type!r}")
+    if claims and event_type not in EXCHANGE_TYPES:
+        raise ValueError(f"{CLAIMS_FILE} names it, but it is a {event_type!r} row, not an exchange")
     date = parse_date(_required(row, "date"))
     common = _Common(
         date=date,
@@ -452,6 +510,7 @@ def _event(row: Row, src: str, parties: list[str], mediators: list[str]) -> Even
             venue=clip(row["location"], SHORT_TEXT) if row["location"] else None,
             mediators=mediators,
             outcome=Outcome.AGREEMENT if event_type == "agreement" else infer_outcome(row["outcome"]),
+            status=RoundStatus(row["round_status"] or RoundStatus.HELD),
             notes=_notes(row, "round"),
         )
     if event_type in EXCHANGE_TYPES:
@@ -464,15 +523,19 @@ def _event(row: Row, src: str, parties: list[str], mediators: list[str]) -> Even
             returned_to_ukraine=_count(row["pow_released_ukraine"]),
             returned_to_russia=_count(row["pow_released_russia"]),
             mediators=mediators,
+            claims=claims,
             notes=_notes(row, "exchange"),
         )
     if event_type in STATEMENT_KINDS:
-        if not parties:
+        speaker = row["speaker"]
+        if speaker is not None and speaker not in known_actors:
+            raise ValueError(f"`speaker` {speaker!r} is neither in the alias table nor in {ACTORS_FILE}")
+        if speaker is None and not parties:
             raise ValueError(f"no known actor in parties {row['parties']!r}")
         kind = STATEMENT_KINDS[event_type]
         return StatementCreate(
             **common,
-            actor=parties[0],
+            actor=speaker or parties[0],
             track=track,
             kind=kind,
             leader_level=is_leader_level(kind, f"{row['summary'] or ''} {row['outcome'] or ''}"),
@@ -481,16 +544,20 @@ def _event(row: Row, src: str, parties: list[str], mediators: list[str]) -> Even
     raise ValueError(f"unknown event_type {event_type!r}")
 
 
-def map_history(rows: pl.DataFrame) -> HistoryRecords:
-    """Map timeline rows to create-records. Pure and deterministic (input order is irrelevant)."""
+def map_history(rows: pl.DataFrame, side: SideTables = SideTables()) -> HistoryRecords:
+    """Map timeline rows (and the side tables present) to create-records. Pure and deterministic
+    (input order is irrelevant)."""
     table = [
-        {c: _clean(r.get(c)) for c in (*COLUMNS, "file")} for r in rows.iter_rows(named=True)
+        {c: _clean(r.get(c)) for c in (*COLUMNS, *OPTIONAL_COLUMNS, "file")} for r in rows.iter_rows(named=True)
     ]
     table.sort(key=lambda r: r["id"] or "")
+    known_actors = actor_table(side.actors)
+    claims = exchange_claims(side.exchange_claims, known_actors)
     seen: set[str] = set()
     sources: dict[str, SourceCreate] = {}
     track_parties: dict[str, set[str]] = {}
     track_mediators: dict[str, set[str]] = {}
+    track_days: dict[str, list[dt.date]] = {}
     rounds: list[RoundCreate] = []
     exchanges: list[ExchangeCreate] = []
     statements: list[StatementCreate] = []
@@ -502,16 +569,14 @@ def map_history(rows: pl.DataFrame) -> HistoryRecords:
             if row_id in seen:
                 raise ValueError("duplicate id")
             seen.add(row_id)
-            if url not in sources:  # the first row (by id) to cite a URL gives its title
-                outlet = clip(outlet_of(url), NAME)
-                title = clip(row["source_title"] or outlet, SHORT_TEXT)
-                sources[url] = _validated(SourceCreate(id=source_id(url), outlet=outlet, title=title, url=url))
+            _add_source(sources, url, row["source_title"])
             parties, mediators = actor_slugs(row["parties"]), actor_slugs(row["mediator"])
             track_parties.setdefault(track, set()).update(parties)
             track_mediators.setdefault(track, set()).update(mediators)
-            record = _validated(_event(row, source_id(url), parties, mediators))
+            record = _validated(_event(row, source_id(url), parties, mediators, claims.get(row_id, []), known_actors))
         except (ValueError, TypeError) as e:  # msgspec.ValidationError is a ValueError
             raise ValueError(f"{where}: {e}") from e
+        track_days.setdefault(track, []).extend(d for d in (record.date, getattr(record, "end_date", None)) if d)
         match record:
             case RoundCreate():
                 rounds.append(record)
@@ -519,22 +584,35 @@ def map_history(rows: pl.DataFrame) -> HistoryRecords:
                 exchanges.append(record)
             case StatementCreate():
                 statements.append(record)
+    unknown = sorted(set(claims) - seen)
+    if unknown:
+        raise ValueError(f"{CLAIMS_FILE}: no timeline row has the id {', '.join(unknown)}")
+    for row in side.exchange_claims or []:  # after the rows, so a row's own title wins for its URL
+        _add_source(sources, _side_required(row, "source_url", CLAIMS_FILE), row["source_title"])
 
-    actor_ids = set().union(*track_parties.values(), *track_mediators.values())
-    actors = [_validated(ActorCreate(id=a, name=ACTORS[a][0], kind=ACTORS[a][1])) for a in sorted(actor_ids)]
+    # Every actor named, every actor actors.csv lists (it lists them to be known), and their affiliations.
+    actor_ids = set().union(
+        *track_parties.values(), *track_mediators.values(), {s.actor for s in statements},
+        {c.claimant for found in claims.values() for c in found}, {a["id"] for a in side.actors or [] if a["id"]},
+    )
+    actors = [_validated(known_actors[a]) for a in sorted(affiliation_closure(actor_ids, known_actors))]
+    periods = coverage_periods(side.coverage_periods, set(track_parties))
     tracks: list[TrackCreate] = []
     for t in sorted(track_parties):
         info = _track_info(t, bool(track_mediators[t]))
-        rec_t = TrackCreate(
-            id=t,
-            name=info.name,
-            parties=sorted(track_parties[t]),
-            mediators=sorted(track_mediators[t]),
-            format=info.format,
-            coverage=info.coverage,
-            description=info.description,
-        )
-        tracks.append(_validated(rec_t))
+        try:
+            rec_t = TrackCreate(
+                id=t,
+                name=info.name,
+                parties=sorted(track_parties[t]),
+                mediators=sorted(track_mediators[t]),
+                format=info.format,
+                coverage_periods=periods.get(t, []) if periods is not None else _whole_track(info, track_days[t]),
+                description=info.description,
+            )
+            tracks.append(_validated(rec_t))
+        except (ValueError, TypeError) as e:
+            raise ValueError(f"track {t}: {e}") from e
 
     return HistoryRecords(
         actors=actors,
@@ -544,3 +622,114 @@ def map_history(rows: pl.DataFrame) -> HistoryRecords:
         exchanges=exchanges,
         statements=statements,
     )
+
+
+def _add_source(sources: dict[str, SourceCreate], url: str, title: str | None) -> None:
+    """The source citing `url`, once: the first to cite a URL gives its title."""
+    if url not in sources:
+        outlet = clip(outlet_of(url), NAME)
+        sources[url] = _validated(
+            SourceCreate(id=source_id(url), outlet=outlet, title=clip(title or outlet, SHORT_TEXT), url=url)
+        )
+
+
+def _side_required(row: Row, column: str, file: str) -> str:
+    value = row[column]
+    if value is None:
+        raise ValueError(f"{file}: a row has an empty `{column}`: {dict(row)}")
+    return value
+
+
+# --- the side tables ----------------------------------------------------------------------------
+
+
+def actor_table(rows: list[dict[str, str | None]] | None) -> dict[str, ActorCreate]:
+    """Every actor the history may name: the alias table's, then `actors.csv`'s (which may add an
+    affiliation or role to one of the alias table's)."""
+    table = {slug: ActorCreate(id=slug, name=name, kind=kind) for slug, (name, kind) in ACTORS.items()}
+    listed: set[str] = set()
+    for row in rows or []:
+        try:
+            actor = msgspec.convert(row, ActorCreate)
+        except msgspec.ValidationError as e:
+            raise ValueError(f"{ACTORS_FILE}: {row['id']}: {e}") from e
+        if actor.id in listed:
+            raise ValueError(f"{ACTORS_FILE}: {actor.id} appears twice")
+        listed.add(actor.id)
+        table[actor.id] = actor
+    for actor in table.values():
+        if actor.affiliation is not None and actor.affiliation not in table:
+            raise ValueError(f"{ACTORS_FILE}: {actor.id}'s affiliation {actor.affiliation!r} is not a known actor")
+    return table
+
+
+def affiliation_closure(actor_ids: set[str], table: Mapping[str, ActorCreate]) -> set[str]:
+    """`actor_ids` and every actor they are affiliated to, up each chain, so references resolve."""
+    found, todo = set(), list(actor_ids)
+    while todo:
+        actor = todo.pop()
+        if actor in found:
+            continue
+        if actor not in table:
+            raise ValueError(f"{actor!r} is neither in the alias table nor in {ACTORS_FILE}")
+        found.add(actor)
+        if table[actor].affiliation is not None:
+            todo.append(table[actor].affiliation)
+    return found
+
+
+def exchange_claims(
+    rows: list[dict[str, str | None]] | None, known_actors: Mapping[str, object]
+) -> dict[str, list[ExchangeClaim]]:
+    """`exchange_claims.csv` as claims per exchange row id, in a stable order."""
+    claims: dict[str, list[ExchangeClaim]] = {}
+    for row in rows or []:
+        exchange = _side_required(row, "exchange", CLAIMS_FILE)
+        claimant = _side_required(row, "claimant", CLAIMS_FILE)
+        if claimant not in known_actors:
+            raise ValueError(f"{CLAIMS_FILE}: {exchange}: claimant {claimant!r} is not a known actor")
+        try:
+            claim = msgspec.convert({
+                "claimant": claimant,
+                "returned_to_ukraine": _count(row["returned_to_ukraine"]),
+                "returned_to_russia": _count(row["returned_to_russia"]),
+                "sources": [source_id(_side_required(row, "source_url", CLAIMS_FILE))],
+                "notes": row["notes"],
+            }, ExchangeClaim)
+        except (ValueError, msgspec.ValidationError) as e:
+            raise ValueError(f"{CLAIMS_FILE}: {exchange} ({claimant}): {e}") from e
+        claims.setdefault(exchange, []).append(claim)
+    for found in claims.values():
+        found.sort(key=lambda c: (c.claimant, msgspec.json.encode(c)))  # file order never matters
+    return claims
+
+
+def coverage_periods(
+    rows: list[dict[str, str | None]] | None, tracks: set[str]
+) -> dict[str, list[CoveragePeriod]] | None:
+    """`coverage_periods.csv` as each track's periods, by start; None when the file is absent.
+
+    When present it is the whole truth: a track it does not name was observed in no period."""
+    if rows is None:
+        return None
+    periods: dict[str, list[CoveragePeriod]] = {}
+    for row in rows:
+        track = _side_required(row, "track", COVERAGE_FILE)
+        if track not in tracks:
+            raise ValueError(f"{COVERAGE_FILE}: track {track!r} has no timeline row")
+        try:
+            period = msgspec.convert({k: row[k] for k in ("start", "end", "coverage", "basis")}, CoveragePeriod)
+        except msgspec.ValidationError as e:
+            raise ValueError(f"{COVERAGE_FILE}: {track} from {row['start']}: {e}") from e
+        periods.setdefault(track, []).append(period)
+    for found in periods.values():
+        found.sort(key=lambda p: p.start)
+    return periods
+
+
+def _whole_track(info: TrackInfo, days: list[dt.date]) -> list[CoveragePeriod]:
+    """Without coverage_periods.csv: the notes' one coverage flag, over the span of the track's rows."""
+    return [CoveragePeriod(
+        start=min(days), end=max(days), coverage=info.coverage,
+        basis="The notes files' coverage for the track as a whole, over the span of its rows.",
+    )]

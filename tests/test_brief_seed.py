@@ -5,7 +5,7 @@ import datetime as dt
 import msgspec
 
 from schemas.ids import ROUND_PREFIX, derived_id
-from schemas.vocab import DatePrecision, ExchangeStatus, Outcome, StatementKind
+from schemas.vocab import Coverage, DatePrecision, ExchangeStatus, Outcome, StatementKind
 from seeds.brief import ROUND_2_KEY, brief_records
 
 
@@ -61,3 +61,11 @@ def test_three_fronts_are_reported_frozen_on_the_brief_day() -> None:
     reports = brief_records().front_reports
     assert sorted(r.front for r in reports) == ["donetsk", "kherson", "zaporizhzhia"]
     assert all(r.status.value == "frozen" and r.date == dt.date(2026, 6, 7) for r in reports)
+
+
+def test_istanbul_talks_are_observed_completely_for_the_week_the_brief_reports() -> None:
+    (track,) = brief_records().tracks
+    (period,) = track.coverage_periods
+    assert (period.start, period.end) == (dt.date(2026, 6, 1), dt.date(2026, 6, 7))
+    assert period.coverage is Coverage.COMPLETE and track.coverage is Coverage.COMPLETE
+    assert period.basis is not None and "round 1 is implied and undated" in period.basis

@@ -46,6 +46,7 @@ from api.params import (
     Format,
     FrontFilter,
     Limit,
+    TextSearch,
     TrackFilter,
 )
 from api.problems import problem_responses
@@ -79,6 +80,7 @@ from schemas.vocab import (
     ExchangeStatus,
     FrontStatus,
     Outcome,
+    RoundStatus,
     StatementKind,
     TrackStatus,
 )
@@ -217,12 +219,14 @@ class RoundController(write_operations(ROUNDS)):
     async def list_rounds(
         self, request: Request_, reads: NamedDependency[ReadService], track: TrackFilter = None, actor: ActorFilter = None,
         outcome: Annotated[Outcome | None, QueryParameter(description="Only rounds with this outcome.")] = None,
+        status: Annotated[RoundStatus | None, QueryParameter(description="Only rounds with this status.")] = None,
+        q: TextSearch = None,
         from_: DateFrom = None, to: DateTo = None, as_of: AsOf = None, limit: Limit = 50, cursor: Cursor = None,
         export_format: Format = None, all_: Everything = False,
     ) -> Response[RoundPage]:
         """Rounds of talks, in date order (rounds of unknown date first)."""
-        query = dated_query(ROUNDS, limit, from_, to, as_of=as_of, actor=actor,
-                            equals=filters(track_id=track, outcome=outcome))
+        query = dated_query(ROUNDS, limit, from_, to, as_of=as_of, actor=actor, text=q,
+                            equals=filters(track_id=track, outcome=outcome, status=status))
         return await list_response(reads, request, query, cursor, export_format, all_)
 
     @get("/{round_id:str}", operation_id="getRound", responses={**problem_responses(*GET_PROBLEMS), **NOT_MODIFIED}, response_headers=RECORD_HEADERS)
@@ -263,11 +267,12 @@ class StatementController(write_operations(STATEMENTS)):
     async def list_statements(
         self, request: Request_, reads: NamedDependency[ReadService], track: TrackFilter = None, actor: ActorFilter = None,
         kind: Annotated[StatementKind | None, QueryParameter(description="Only statements of this kind.")] = None,
+        q: TextSearch = None,
         from_: DateFrom = None, to: DateTo = None, as_of: AsOf = None, limit: Limit = 50, cursor: Cursor = None,
         export_format: Format = None, all_: Everything = False,
     ) -> Response[StatementPage]:
         """Proposals, rejections, assessments and other statements, in date order."""
-        query = dated_query(STATEMENTS, limit, from_, to, as_of=as_of, actor=actor,
+        query = dated_query(STATEMENTS, limit, from_, to, as_of=as_of, actor=actor, text=q,
                             equals=filters(track_id=track, kind=kind))
         return await list_response(reads, request, query, cursor, export_format, all_)
 

@@ -18,6 +18,7 @@ from api.params import (
     Format,
     FrontFilter,
     Limit,
+    TextSearch,
     TrackFilter,
 )
 from api.problems import problem_responses
@@ -31,11 +32,12 @@ async def timeline(
     request: Request[Any, Any, Any], reads: NamedDependency[ReadService], track: TrackFilter = None, front: FrontFilter = None,
     actor: ActorFilter = None,
     kind: Annotated[list[EventKind] | None, QueryParameter(description="Only these record kinds; repeat to combine.")] = None,
+    q: TextSearch = None,
     from_: DateFrom = None, to: DateTo = None, as_of: AsOf = None, limit: Limit = 50, cursor: Cursor = None,
     export_format: Format = None, all_: Everything = False,
 ) -> Response[TimelinePage]:
     """Rounds, exchanges, statements and front reports together, in date order."""
     kinds = tuple(dict.fromkeys(k.value for k in kind or ()))
-    query = dated_query(None, limit, from_, to, as_of=as_of, actor=actor, kinds=kinds,
+    query = dated_query(None, limit, from_, to, as_of=as_of, actor=actor, kinds=kinds, text=q,
                         equals=filters(track_id=track, front_id=front))
     return await list_response(reads, request, query, cursor, export_format, all_)

@@ -219,7 +219,12 @@ def test_model_card_lists_the_milestones_tracks_as_excluded(client: Client) -> N
     assert card.backtest and card.margins and card.tried
     windows = {w.track: w for w in card.observation_windows}
     assert (windows["istanbul-talks"].start, windows["istanbul-talks"].end) == (dt.date(2026, 6, 1), dt.date(2026, 6, 7))
-    assert windows["minsk-tcg"].end == dt.date(2024, 12, 31) and "peace-summit" in windows
+    # The card's windows are the tracks' own coverage periods, as the tracks serve them.
+    for track in ("minsk-tcg", "peace-summit"):
+        periods = client.get(f"/v1/tracks/{track}").json()["coverage_periods"]
+        assert [(w.start.isoformat(), w.end and w.end.isoformat(), w.coverage.value)
+                for w in card.observation_windows if w.track == track] == [
+            (p["start"], p["end"], p["coverage"]) for p in periods]
     assert any(d.term == "suspended" and "not estimated" in d.reason for d in card.dropped_terms)
     assert sum("Calibration of the served forecast" in limit for limit in card.known_limits) == 4
 
@@ -303,19 +308,13 @@ def test_figure_problems(client: Client, url: str, status: int, detail: str) -> 
 # --- observation windows and held rounds --------------------------------------------------------
 
 
-def test_windows_come_from_one_provisional_table_until_tracks_carry_periods() -> None:
-    def stored(tid: str, **more: Any) -> SimpleNamespace:
-        return SimpleNamespace(id=tid, coverage="partial", **more)
-
-    windows = windows_from_tracks([stored("minsk-tcg"), stored("istanbul-talks"), stored("new-track")])
-    assert [(w.track, w.start, w.end, w.coverage) for w in windows] == [
-        ("minsk-tcg", dt.date(2014, 1, 1), dt.date(2024, 12, 31), "partial"),
-        ("istanbul-talks", dt.date(2026, 6, 1), dt.date(2026, 6, 7), "partial"),
-    ]  # a track no source declared is not observed at all
+def test_windows_are_the_tracks_coverage_periods_and_a_track_without_any_observed_nothing() -> None:
     period = SimpleNamespace(start=dt.date(2015, 1, 1), end=None, coverage="complete", basis="every session")
-    (declared,) = windows_from_tracks([stored("minsk-tcg", coverage_periods=[period])])
-    assert (declared.start, declared.end, declared.coverage, declared.basis) == (
-        dt.date(2015, 1, 1), None, "complete", "every session"
+    tracks = [SimpleNamespace(id="minsk-tcg", coverage_periods=[period]),
+              SimpleNamespace(id="new-track", coverage_periods=[])]  # fmt: skip
+    (declared,) = windows_from_tracks(tracks)
+    assert (declared.track, declared.start, declared.end, declared.coverage, declared.basis) == (
+        "minsk-tcg", dt.date(2015, 1, 1), None, "complete", "every session"
     )  # fmt: skip
 
 
