@@ -15,9 +15,9 @@ $(BIN)/parley: pyproject.toml
 run: $(BIN)/parley  ## serve the API, seeded, at http://127.0.0.1:8000
 	$(BIN)/parley serve --host 127.0.0.1 --port 8000
 
-test: $(BIN)/parley  ## the whole test suite, on SQLite and then on PostgreSQL
-	$(BIN)/python -m pytest --backend sqlite
-	$(BIN)/python -m pytest --backend postgresql
+test: $(BIN)/parley  ## the whole test suite, on SQLite and then on PostgreSQL, two processes each
+	$(BIN)/python -m pytest --backend sqlite -n 2
+	$(BIN)/python -m pytest --backend postgresql -n 2
 
 openapi: $(BIN)/parley  ## regenerate the committed openapi.json
 	$(BIN)/parley openapi

@@ -24,6 +24,8 @@ from typing import Any
 
 import msgspec
 from litestar import Litestar, Response
+# Private, but the only handle on the app's cached document (Litestar 2; pinned below 3).
+from litestar._openapi.plugin import OpenAPIPlugin
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.spec import (
     Example,
@@ -328,16 +330,29 @@ def declare_security(document: OpenAPI, handlers: Iterable[HTTPRouteHandler], re
         operation.security = any_key if reads_require_key and operation.operation_id not in public_ids else []
 
 
+# Completed documents, per the settings that shape them. The document depends only on the code and
+# these settings, and building it costs more than the rest of the app, so each process builds it
+# once per shape (the test suite builds hundreds of apps).
+_DOCUMENTS: dict[tuple[object, ...], OpenAPI] = {}
+
+
 def complete_document(app: Litestar, *, rate_limit_headers: dict[str, tuple[str, bool]], unlimited_paths: Iterable[str],
                       reads_require_key: bool) -> None:
     """Everything above, on the app's document, before it is first served."""
+    unlimited = tuple(unlimited_paths)
+    shape = (reads_require_key, tuple(rate_limit_headers.items()), unlimited)
+    built = _DOCUMENTS.get(shape)
+    if built is not None:
+        # Litestar offers no public setter; its plugin serves whatever `_openapi` holds.
+        app.plugins.get(OpenAPIPlugin)._openapi = built
+        return
     handlers = schema_handlers(app)
     document = app.openapi_schema
     use_msgspec_schemas(document, handlers)
     simplify_parameters(document)
     add_record_links(document)
     add_export_media_types(document)
-    add_response_headers(document, rate_limit_headers, unlimited_paths)
+    add_response_headers(document, rate_limit_headers, unlimited)
     share_problem_examples(document)
     declare_security(document, handlers, reads_require_key)
-
+    _DOCUMENTS[shape] = document
