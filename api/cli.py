@@ -114,11 +114,12 @@ def serve(host: str, port: int, workers: int) -> None:
 
 @main.command("seed")
 def seed_command() -> None:
-    """Migrate the store and load the seed records that are not there yet."""
+    """Migrate the store, load the seed records it lacks and correct those an earlier seed wrote."""
     from api.seeding import seed
 
     summary = on_connection(seed)
-    click.echo(f"created {summary.created}, unchanged {summary.unchanged}")
+    click.echo(f"created {summary.created}, corrected {summary.corrected}, unchanged {summary.unchanged}, "
+               f"kept {summary.kept} changed by others since")
 
 
 def openapi_document() -> dict[str, object]:

@@ -33,9 +33,11 @@ def declared_query(handler: HTTPRouteHandler) -> DeclaredQuery:
     cached = handler.opt.get(_OPT_KEY)
     if cached is None:
         names, repeatable, typed = set(), set(), set()
+        # Injected services (`reads: NamedDependency[...]`) come through as query-typed kwargs too.
+        dependencies = handler.resolve_dependencies()
         for name, field in handler.parsed_fn_signature.parameters.items():
             kwarg = field.kwarg_definition
-            if not isinstance(kwarg, ParameterKwarg) or kwarg.param_type is not ParamType.QUERY:
+            if not isinstance(kwarg, ParameterKwarg) or kwarg.param_type is not ParamType.QUERY or name in dependencies:
                 continue
             alias = kwarg.name or name
             names.add(alias)

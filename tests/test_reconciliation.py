@@ -6,7 +6,6 @@ import json
 from collections import Counter
 from typing import Any
 
-import pytest
 from helpers import query
 from litestar import Litestar
 from litestar.testing import TestClient
@@ -57,13 +56,9 @@ def test_every_track_of_the_history_and_the_brief_is_stored_with_its_periods(see
         assert track["coverage"] == (periods[-1]["coverage"] if periods else "milestones")
 
 
-PESKOV_ROWS = (
-    set(ROWS.filter(ROWS["speaker"] == "peskov")["id"]) if "speaker" in ROWS.columns else set()
-)
+PESKOV_ROWS = set(ROWS.filter(ROWS["speaker"] == "peskov")["id"])
 
 
-# Depends on the data helper's `speaker` column in seeds/data (issue 13): skipped until it lands.
-@pytest.mark.skipif(not PESKOV_ROWS, reason="needs the `speaker` column of the history (data helper, issue 13)")
 def test_actor_peskov_returns_his_history_statements(client: TestClient[Litestar]) -> None:
     assert len(PESKOV_ROWS) >= 7  # the audit counts at least seven Peskov statements filed under Russia
     peskov = {s["external_id"] for s in client.get("/v1/statements?actor=peskov&limit=500").json()["items"]}

@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 import pytest
-from helpers import query
+from helpers import parley, query
 from litestar import Litestar
 from litestar.testing import TestClient
 
@@ -194,3 +194,14 @@ def test_a_record_set_holds_each_record_once(seeded_url: str) -> None:
     for _, records in batches(record_set):
         keys = [getattr(r, "id", None) or getattr(r, "external_id") for r in records]
         assert len(keys) == len(set(keys))
+
+
+def test_parley_seed_reports_what_it_created_and_corrected(database_url: str) -> None:
+    # The command once printed created/unchanged only, hiding the corrections an upgrade makes.
+    env = {"PARLEY_DATABASE_URL": database_url}
+    first = parley("seed", env=env)
+    assert first.returncode == 0, first.stderr
+    created = int(first.stdout.split()[1].rstrip(","))
+    assert created > 500 and "corrected 0," in first.stdout
+    again = parley("seed", env=env)
+    assert again.stdout.strip() == f"created 0, corrected 0, unchanged {created}, kept 0 changed by others since"

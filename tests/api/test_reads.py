@@ -128,6 +128,9 @@ def assert_problem(response: Any, status: int, field: str | None = None) -> dict
     ("url", "field"),
     [
         ("/v1/rounds?trak=istanbul-talks", "trak"),
+        # The name of an injected service is not a parameter either.
+        ("/v1/rounds?reads=x", "reads"),
+        ("/v1/forecasts/tracks/istanbul-talks?forecasts=x", "forecasts"),
         ("/v1/rounds?limit=0", "limit"),
         ("/v1/rounds?limit=501", "limit"),
         ("/v1/rounds?limit=ten", "limit"),

@@ -25,10 +25,13 @@ def follow(server_url: str, cursor_link: str, stop: threading.Event, seen: list[
     with httpx.Client(base_url=server_url, timeout=30) as client:
         link = cursor_link
         while True:
+            # Read before the request: an empty page answered before the last commits must not
+            # end the mirror just because `stop` was set while it was in flight.
+            stopping = stop.is_set()
             page = client.get(link).json()
             seen.extend(page["items"])
             link = page["next"]
-            if not page["items"] and stop.is_set():
+            if not page["items"] and stopping:
                 return link
 
 
