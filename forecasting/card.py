@@ -130,14 +130,20 @@ def _limits(report: BacktestReport, served: str, fitted: list[TrackCount], dropp
             "these tracks."
         )
     for m in report.margins:
-        if m.population == Population.LIVE and m.horizon in TARGET_HORIZONS and m.difference.value is not None:
+        if m.population == Population.LIVE and m.difference.value is not None:
+            # Every horizon, the ones the choice is not made on too: where the served forecast
+            # loses to the baseline, the card says so.
             verdict = "at or below" if m.difference.value <= 0 else "ABOVE"
             ci = m.difference
+            target = "" if m.horizon in TARGET_HORIZONS else (
+                f" (H={m.horizon} is not one of the horizons the served forecaster is chosen on, "
+                f"{'/'.join(map(str, TARGET_HORIZONS))})")
             limits.append(
                 f"H={m.horizon}, live tracks: the served forecast's Brier {m.brier_served:.4f} is {verdict} the "
-                f"best baseline's ({m.best_baseline}, {m.brier_baseline:.4f}); paired difference "
-                f"{ci.value:+.4f} [{_fmt(ci.ci_low)}, {_fmt(ci.ci_high)}]"
-                + ("" if ci.ci_high is not None and ci.ci_high < 0 else ": the interval includes zero.")
+                f"best baseline's ({m.best_baseline}, {m.brier_baseline:.4f}){target}; paired difference "
+                f"{ci.value:+.4f} [{_fmt(ci.ci_low, 4)}, {_fmt(ci.ci_high, 4)}]"
+                + ("" if ci.ci_high is not None and ci.ci_low is not None and (ci.ci_high < 0 or ci.ci_low > 0) else
+                   ": the interval includes zero.")
             )
     for s in report.scores:
         if s.forecaster != "served" or s.population != Population.ALL:
@@ -169,8 +175,8 @@ def _limits(report: BacktestReport, served: str, fitted: list[TrackCount], dropp
     return limits
 
 
-def _fmt(x: float | None) -> str:
-    return "–" if x is None or not np.isfinite(x) else f"{x:+.3f}"
+def _fmt(x: float | None, digits: int = 3) -> str:
+    return "–" if x is None or not np.isfinite(x) else f"{x:+.{digits}f}"
 
 
 def model_card(frames: HistoryFrames, as_of: dt.date, backtest_report: BacktestReport | None = None) -> ModelCard:
