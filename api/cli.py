@@ -53,19 +53,21 @@ def on_connection(work: Callable[[Connection], Awaitable[T]]) -> T:
 
 
 def prepare_store() -> str:
-    """Migrate the configured store and seed it when empty; returns a one-line report.
+    """Migrate the configured store and bring its seed records up to date (as `parley seed`: what
+    is missing is created, what an earlier seed wrote and the seed data has changed since is
+    corrected, and what people corrected or retracted is left alone); returns a one-line report.
 
+    So a store made by an earlier version gains the shipped data's corrections on its next start.
     The store is closed again afterwards: the server's workers open their own."""
-    from api.seeding import is_empty, seed
+    from api.seeding import seed
 
     url = get_settings().database_url
 
     async def prepare(conn: Connection) -> str:
         version = await db.schema_version(conn)
-        if not await is_empty(conn):
-            return f"store {url} at schema {version}; already has records, not seeded"
         summary = await seed(conn)
-        return f"store {url} at schema {version}; seeded {summary.created} records"
+        return (f"store {url} at schema {version}; seeded {summary.created} records, corrected {summary.corrected}, "
+                f"{summary.unchanged} unchanged, {summary.kept} kept as people changed them")
 
     return on_connection(prepare)
 
@@ -102,7 +104,7 @@ def check_port_free(host: str, port: int) -> None:
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
 def serve(host: str, port: int, workers: int) -> None:
-    """Serve the API under granian; an empty store is migrated and seeded first."""
+    """Serve the API under granian; the store is migrated and its seed records brought up to date first."""
     from granian.constants import Interfaces
     from granian.server import Server
 

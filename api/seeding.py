@@ -32,7 +32,3 @@ async def seed(conn: Connection) -> LoadSummary:
     changed or retracted by anyone else are left alone; running it twice changes nothing."""
     (record_set,) = seed_record_sets()
     return await load_records(conn, batches(record_set), reason=SEED_REASON)
-
-
-async def is_empty(conn: Connection) -> bool:
-    return await conn.fetchone("SELECT 1 FROM records LIMIT 1") is None

@@ -11,9 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import msgspec
 import pytest
-from helpers import parley, query
+from helpers import parley, query, running_server
 from litestar import Litestar
 from litestar.testing import TestClient
 
@@ -205,3 +206,14 @@ def test_parley_seed_reports_what_it_created_and_corrected(database_url: str) ->
     assert created > 500 and "corrected 0," in first.stdout
     again = parley("seed", env=env)
     assert again.stdout.strip() == f"created 0, corrected 0, unchanged {created}, kept 0 changed by others since"
+
+
+def test_serve_brings_a_store_of_the_previous_version_up_to_date(legacy_url: str) -> None:
+    # `make run` on a store made by the previous version: the shipped data's corrections arrive
+    # on start, without a separate `parley seed`, and the forecaster finds its windows.
+    with running_server(legacy_url) as server:
+        assert "corrected" in server.output() and "corrected 0," not in server.output()
+        track = httpx.get(f"{server.url}/v1/tracks/minsk-tcg", timeout=10).json()
+        assert track["coverage_periods"] and track["coverage"] == track["coverage_periods"][-1]["coverage"]
+        forecast = httpx.get(f"{server.url}/v1/forecasts/tracks/minsk-tcg?as_of=2020-06-30&horizon=4", timeout=60)
+        assert forecast.status_code == 200, forecast.text
