@@ -193,7 +193,10 @@ def fingerprint(design: Design, spec: HazardSpec) -> str:
     nan = np.isnan(design.x)
     # NaN payloads vary; hash the mask and a canonical fill instead.
     h.update(np.packbits(nan).tobytes())
-    h.update(np.ascontiguousarray(np.where(nan, 0.0, design.x), dtype="<f8").tobytes())
+    # The covariates come from integer counts through numpy's log/exp, whose SIMD kernels differ
+    # in the last bit between CPUs (AVX-512 or not): hashed at float32 precision, equal records
+    # give equal ids on every machine, while distinct counts stay far apart at that precision.
+    h.update(np.ascontiguousarray(np.where(nan, 0.0, design.x), dtype="<f4").tobytes())
     return h.hexdigest()
 
 

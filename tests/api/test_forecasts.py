@@ -394,6 +394,16 @@ def test_a_fresh_server_forecasts_logs_and_draws(database_url: str) -> None:
     assert log_rows(database_url) == [("istanbul-talks", T, f.model_id, h.weeks, h.probability) for h in f.horizons]
 
 
+def test_a_server_on_another_cpu_path_names_the_same_model(client: Client, database_url: str) -> None:
+    # numpy picks its log/exp kernels by CPU; a server limited to baseline SSE kernels stands in
+    # for a machine without AVX: the same records must give the same model id (and log row).
+    baseline = {"NPY_ENABLE_CPU_FEATURES": "SSE SSE2 SSE3 SSSE3 SSE41 POPCNT SSE42"}
+    with running_server(database_url, env=baseline) as server:
+        response = httpx.get(f"{server.url}{FORECAST}", timeout=120)
+    assert response.status_code == 200, response.text
+    assert msgspec.json.decode(response.content, type=Forecast).model_id == forecast(client).model_id
+
+
 def test_cli_figures_writes_what_the_api_draws(client: Client, cli_store: str, tmp_path: Path) -> None:
     out = tmp_path / "figures"
     result = CliRunner().invoke(cli.main, ["figures", "--output", str(out)])

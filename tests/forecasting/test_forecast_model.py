@@ -4,6 +4,7 @@ separation, support, flags and scenario sign."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import msgspec
 import numpy as np
@@ -21,7 +22,7 @@ from forecasting import (
 )
 from forecasting.features import build_design, history_index
 from forecasting.frames import HistoryFrames
-from forecasting.hazard import GAP_LOGIT, RULE_HAZARD, clear_cache, fit_design
+from forecasting.hazard import GAP_LOGIT, RULE_HAZARD, clear_cache, fingerprint, fit_design
 from forecasting.predict import model_at
 from forecasting.provenance import run_info
 from forecasting.paths import hazard_path
@@ -186,6 +187,19 @@ def test_same_data_gives_identical_numbers() -> None:
     card_b = model_card(small_history().frames(), AS_OF, EMPTY_BACKTEST)
     assert encode(card_a) == encode(card_b)
     assert card_a.model_id == forecast_track(small_history().frames(), "alpha", AS_OF).model_id
+
+
+def test_model_id_ignores_the_last_bits_of_computed_covariates() -> None:
+    """numpy's SIMD log/exp differ in the last bit between CPUs (AVX-512 or not), so the same
+    records gave a different model id, and a second forecast_log row, on another machine."""
+    frames = small_history().frames()
+    design = build_design(history_index(frames).by(AS_OF), AS_OF, ["alpha", "beta"])
+    one_ulp = replace(design, x=np.nextafter(design.x, np.inf))
+    assert fingerprint(one_ulp, RULE_HAZARD) == fingerprint(design, RULE_HAZARD)
+    # A real change to one covariate still names another training set.
+    changed = design.x.copy()
+    changed[0, np.flatnonzero(~np.isnan(changed[0]))[0]] += 1.0
+    assert fingerprint(replace(design, x=changed), RULE_HAZARD) != fingerprint(design, RULE_HAZARD)
 
 
 def test_input_order_does_not_matter() -> None:
